@@ -1,0 +1,47 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Data flow, one target per step: Extract -> Buffer -> Stores -> Agent -> lms-agent.
+let package = Package(
+    name: "lms-agent",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "lms-agent", targets: ["lms-agent"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        // System-library shims: module maps only.
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "COpenSSLCrypto", path: "Sources/COpenSSLCrypto", providers: [.apt(["libssl-dev"])]),
+
+        // A small, typed wrapper over the SQLite C API, shared by the buffer and the SQLite LMS-DS.
+        .target(name: "SQLiteDB", dependencies: ["CSQLite"]),
+        // The extractor tree: paths, resource schemas, the streaming CSV reader and validation.
+        .target(name: "Extract", dependencies: ["COpenSSLCrypto"]),
+        // The local buffer: file ledger, staged rows, inspection queries.
+        .target(name: "Buffer", dependencies: ["Extract", "SQLiteDB"]),
+        // Target LMS data stores, their migrations and the generated merge SQL.
+        .target(name: "Stores", dependencies: ["Extract", "SQLiteDB", "LMSSQLScripts"]),
+        // Versioned schema scripts, one folder per engine (top-level sql/ in the repository).
+        .target(name: "LMSSQLScripts", path: "sql", exclude: ["README.md"], resources: [.copy("sqlite")]),
+        // A deterministic generator of realistic extractor trees, for trying the tool and for benchmarks.
+        .target(name: "SampleExtract", dependencies: ["Extract"]),
+        // The pipeline: scan, stage, forward, and the commands' logic.
+        .target(name: "Agent", dependencies: [
+            "Extract", "Buffer", "Stores",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "lms-agent", dependencies: [
+            "Agent", "SampleExtract",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        .testTarget(name: "ExtractTests", dependencies: ["Extract", "SampleExtract"]),
+        .testTarget(name: "AgentTests", dependencies: ["Agent", "Buffer", "Stores", "Extract", "SampleExtract", "SQLiteDB"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

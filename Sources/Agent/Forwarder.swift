@@ -1,0 +1,161 @@
+import Buffer
+import Extract
+import Logging
+import Stores
+
+/// Counts of one forwarding pass, per resource.
+public struct ResourceTally: Sendable, Codable, Equatable {
+    public var files = 0
+    public var rows = 0
+    public var inserted = 0
+    public var updated = 0
+    public var restored = 0
+    public var softDeleted = 0
+    public var waitingRows = 0
+    public var rejectedFiles = 0
+    public var supersededFiles = 0
+    public var alreadyApplied = 0
+    public init() {}
+}
+
+public struct ForwardReport: Sendable, Codable, Equatable {
+    public var byResource: [String: ResourceTally] = [:]
+    public var errors: [String] = []
+    public init() {}
+
+    public var total: ResourceTally {
+        byResource.values.reduce(into: ResourceTally()) { t, r in
+            t.files += r.files; t.rows += r.rows; t.inserted += r.inserted; t.updated += r.updated
+            t.restored += r.restored; t.softDeleted += r.softDeleted; t.waitingRows += r.waitingRows
+            t.rejectedFiles += r.rejectedFiles; t.supersededFiles += r.supersededFiles; t.alreadyApplied += r.alreadyApplied
+        }
+    }
+}
+
+/// Moves staged files from the buffer into the LMS-DS, exactly once, in load order.
+///
+/// For each pending file, by resource (parents first), then snapshot, then path:
+/// - a snapshot older than one already applied to its scope is `superseded`;
+/// - otherwise the store applies it in one transaction (which checks and writes ProcessedFiles),
+///   and only then the buffer marks it `forwarded` (or `waiting` when some rows lack parents).
+/// A crash between the two leaves a file that the next pass finds in ProcessedFiles and only marks.
+public struct Forwarder {
+    public let buffer: Buffer
+    public let store: any LMSDataStore
+    /// The absolute extract root, for `ProcessedFiles.FullPath`.
+    public let root: String
+    public let logger: Logger
+
+    public init(buffer: Buffer, store: any LMSDataStore, root: String, logger: Logger) {
+        self.buffer = buffer
+        self.store = store
+        self.root = root
+        self.logger = logger
+    }
+
+    /// Forwards everything pending. Throws `StoreError.unavailable` when the LMS-DS cannot be
+    /// reached; what was not forwarded stays pending.
+    public func forwardPending() throws -> ForwardReport {
+        var report = ForwardReport()
+        // New snapshots before waiting rows of the same resource: a newer snapshot replaces them.
+        let pending = try buffer.pendingFiles().sorted { a, b in
+            let ra = a.resource?.loadOrder ?? 99, rb = b.resource?.loadOrder ?? 99
+            if ra != rb { return ra < rb }
+            if (a.state == .waiting) != (b.state == .waiting) { return a.state != .waiting }
+            return Buffer.loadOrder(a, b)
+        }
+        for listed in pending {
+            // Earlier steps of this pass may have changed it (superseded by a newer version).
+            guard let file = try buffer.file(id: listed.id), file.state.isPending, let resource = file.resource else { continue }
+            var tally = report.byResource[resource.rawValue] ?? ResourceTally()
+            defer { report.byResource[resource.rawValue] = tally }
+            do {
+                if file.state == .waiting {
+                    try retryWaiting(file, &tally)
+                } else {
+                    try forwardSnapshot(file, &tally)
+                }
+            } catch let StoreError.rejected(message) {
+                let text = "\(file.path): \(message)"
+                logger.error("rejected by the LMS-DS: \(text)")
+                try buffer.markRejected(file, error: message)
+                tally.rejectedFiles += 1
+                report.errors.append(text)
+            } catch let StoreError.unavailable(message) {
+                try? buffer.noteAttemptFailed(file, error: message)
+                throw StoreError.unavailable(message)
+            }
+        }
+        return report
+    }
+
+    func request(for file: LedgerFile, mode: ApplyRequest.Mode, droppedKeys: [NaturalKey] = []) throws -> ApplyRequest {
+        let schema = file.resource!.schema
+        var deleteSystems = file.sourceSystems
+        if deleteSystems.isEmpty {
+            // A header-only file: a section or assignment folder still names its scope (fix of
+            // upstream D6); a top-level file names none, so it deletes nothing.
+            if schema.deleteScope == .section || schema.deleteScope == .assignment {
+                deleteSystems = try buffer.extractSourceSystems()
+            } else if mode == .snapshot {
+                logger.warning("\(file.path) has no rows: nothing is deleted for it (a whole-source-system file with no rows is more likely an extractor failure than an empty LMS)")
+            }
+        }
+        return ApplyRequest(schema: schema, mode: mode, fullPath: fullPath(of: file), checksum: file.sha256, rowCount: file.rowCount,
+                            scope: file.scope, presentColumns: Set(file.presentColumns), deleteSourceSystems: deleteSystems,
+                            droppedKeys: droppedKeys)
+    }
+
+    /// `ProcessedFiles.FullPath`: the absolute path, with `assignment=` in lower case as upstream writes it.
+    func fullPath(of file: LedgerFile) -> String {
+        let rel = file.extractFile?.upstreamRelativePath ?? file.path
+        return root.hasSuffix("/") ? root + rel : root + "/" + rel
+    }
+
+    private func forwardSnapshot(_ file: LedgerFile, _ tally: inout ResourceTally) throws {
+        let previous = try buffer.latestApplied(like: file)
+        if let previous, previous.snapshot > file.snapshot {
+            try store.recordWithoutApplying(try request(for: file, mode: .snapshot))
+            try buffer.markSuperseded(file, by: previous)
+            logger.info("\(file.path): superseded, the newer snapshot \(previous.path) was already applied")
+            tally.supersededFiles += 1
+            return
+        }
+        var dropped: [NaturalKey] = []
+        if file.resource!.schema.deleteScope == .previousSnapshot, let previous {
+            dropped = try buffer.keysDropped(from: previous, to: file).map { NaturalKey($0.0, $0.1) }
+        }
+        let req = try request(for: file, mode: .snapshot, droppedKeys: dropped)
+        let result = try store.apply(req) { body in try buffer.rows(of: file, body) }
+        try buffer.markForwarded(file, waitingLines: result.waitingLines)
+        tally.files += 1
+        tally.rows += file.rowCount
+        if result.alreadyApplied {
+            tally.alreadyApplied += 1
+            logger.info("\(file.path): already in ProcessedFiles with this checksum; marked forwarded")
+            return
+        }
+        add(result, to: &tally)
+        logger.debug("\(file.path): +\(result.inserted) ~\(result.updated) -\(result.softDeleted) waiting \(result.waitingLines.count)")
+        if !result.waitingLines.isEmpty {
+            logger.warning("\(file.path): \(result.waitingLines.count) row(s) wait for parents not yet in the LMS-DS (first on line \(result.waitingLines[0]))")
+        }
+    }
+
+    private func retryWaiting(_ file: LedgerFile, _ tally: inout ResourceTally) throws {
+        let req = try request(for: file, mode: .waitingRows)
+        let result = try store.apply(req) { body in try buffer.rows(of: file, waitingOnly: true, body) }
+        try buffer.markForwarded(file, waitingLines: result.waitingLines, retryOfWaiting: true)
+        add(result, to: &tally)
+        let applied = file.waitingRows - result.waitingLines.count
+        if applied > 0 { logger.info("\(file.path): \(applied) waiting row(s) applied, \(result.waitingLines.count) still waiting") }
+    }
+
+    private func add(_ r: ApplyResult, to t: inout ResourceTally) {
+        t.inserted += r.inserted
+        t.updated += r.updated
+        t.restored += r.restored
+        t.softDeleted += r.softDeleted
+        t.waitingRows += r.waitingLines.count
+    }
+}

@@ -1,0 +1,138 @@
+import Buffer
+import Extract
+import Foundation
+import Logging
+import Stores
+
+/// What a scan-and-stage pass did.
+public struct StageReport: Sendable, Codable, Equatable {
+    public var seen = 0
+    public var staged = 0
+    public var stagedRows = 0
+    public var unchanged = 0
+    public var rejected = 0
+    public var ignored = 0
+    public var changing = 0
+    public var errors: [String] = []
+    public init() {}
+}
+
+/// The outcome of `flush` or `resume`, and the exit code it maps to.
+public struct RunSummary: Sendable, Codable {
+    public var stage: StageReport?
+    public var forward: ForwardReport
+    public var unavailable: String?
+    /// After the run: rejected files still outstanding, rows still waiting, files still pending.
+    public var outstandingRejected: Int
+    public var waitingRows: Int
+    public var pendingFiles: Int
+    public var seconds: Double
+
+    public var exitCode: ExitStatus {
+        if unavailable != nil { return .targetUnavailable }
+        if outstandingRejected > 0 { return .rejectedFiles }
+        if waitingRows > 0 { return .waitingRows }
+        return .success
+    }
+}
+
+/// Process exit codes (documented in the README).
+public enum ExitStatus: Int32, Sendable, Codable {
+    case success = 0
+    case fatal = 1
+    case rejectedFiles = 2
+    case waitingRows = 3
+    case targetUnavailable = 4
+}
+
+/// The agent: the buffer of one extract and one target LMS-DS, and the steps every command uses.
+public final class LMSAgent {
+    public let settings: Settings
+    public let logger: Logger
+    public let buffer: Buffer
+    /// The extract root (from the settings, or the one recorded in the buffer for `resume`).
+    public let root: String
+
+    /// Opens the buffer. With `requireExtract`, the extract directory must be named.
+    public init(settings: Settings, logger: Logger, requireExtract: Bool) throws {
+        self.settings = settings
+        self.logger = logger
+        if requireExtract && settings.csvPath == nil {
+            throw AgentError.config("name the extract directory with --csvpath (or CSV_PATH)")
+        }
+        let path = try settings.resolvedBufferPath()
+        if settings.csvPath == nil && !FileManager.default.fileExists(atPath: path) {
+            throw AgentError.config("no buffer at \(path): run flush or watch first")
+        }
+        buffer = try Buffer(path: path, extractRoot: settings.csvPath)
+        guard let root = settings.csvPath ?? buffer.extractRoot else {
+            throw AgentError.config("the buffer \(path) does not record its extract directory; name it with --csvpath")
+        }
+        self.root = root
+    }
+
+    /// Opens the target LMS-DS named by the settings and applies its schema scripts.
+    public func openStore(migrate: Bool = true) throws -> any LMSDataStore {
+        let store: any LMSDataStore
+        switch settings.engine {
+        case .sqlite:
+            let path = settings.sqliteDatabasePath
+            try? FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            store = try SQLiteStore(path: path, extraMigrations: settings.migrationsDir)
+        case .postgresql, .mssql:
+            throw AgentError.config("the \(settings.engine.rawValue) engine is not in this build yet; use --engine sqlite")
+        }
+        if migrate { try store.migrate() }
+        return store
+    }
+
+    /// Scans the extract tree and stages every new or changed file.
+    public func scanAndStage() throws -> StageReport {
+        var report = StageReport()
+        let stager = Stager(root: root, buffer: buffer, logger: logger)
+        for candidate in try Scanner.scan(root: root) {
+            guard case .file = candidate.classification else {
+                if case .ignored(let why) = candidate.classification { logger.debug("ignored \(candidate.relativePath): \(why)") }
+                continue
+            }
+            report.seen += 1
+            switch try stager.stage(candidate) {
+            case .staged(_, let rows):
+                report.staged += 1
+                report.stagedRows += rows
+            case .unchanged: report.unchanged += 1
+            case .rejected(_, let error):
+                report.rejected += 1
+                report.errors.append(error.description)
+                logger.error("rejected: \(error.description)")
+            case .ignored(let why):
+                report.ignored += 1
+                logger.debug("ignored \(candidate.relativePath): \(why)")
+            case .changing:
+                report.changing += 1
+                logger.warning("\(candidate.relativePath) kept changing while it was read; it is left for the next pass")
+            }
+        }
+        return report
+    }
+
+    /// `flush`: scan, stage, forward. `resume`: forward what is staged, without reading the extract.
+    public func run(scan: Bool) throws -> RunSummary {
+        let start = Date()
+        let stage = scan ? try scanAndStage() : nil
+        var forward = ForwardReport()
+        var unavailable: String? = nil
+        do {
+            let store = try openStore()
+            forward = try Forwarder(buffer: buffer, store: store, root: root, logger: logger).forwardPending()
+        } catch let StoreError.unavailable(message) {
+            unavailable = message
+            logger.error("the LMS-DS is unavailable; everything staged stays in the buffer for resume: \(message)")
+        }
+        let pending = try buffer.pendingFiles()
+        return RunSummary(stage: stage, forward: forward, unavailable: unavailable,
+                          outstandingRejected: try buffer.outstandingRejected().count,
+                          waitingRows: pending.reduce(0) { $0 + $1.waitingRows },
+                          pendingFiles: pending.count, seconds: Date().timeIntervalSince(start))
+    }
+}

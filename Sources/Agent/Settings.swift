@@ -1,0 +1,145 @@
+import Extract
+import Foundation
+
+/// The LMS-DS engines.
+public enum Engine: String, Sendable, CaseIterable {
+    case sqlite, postgresql, mssql
+}
+
+/// Options as given on the command line (nil: not given).
+public struct CommandLineOptions: Sendable {
+    public var csvPath: String?
+    public var engine: String?
+    public var server: String?
+    public var port: String?
+    public var dbname: String?
+    public var username: String?
+    public var password: String?
+    public var useIntegratedSecurity = false
+    public var logLevel: String?
+    public var buffer: String?
+    public var migrationsDir: String?
+    public init() {}
+}
+
+/// Settings resolved the upstream way: command line, then environment, then a `.env` file in the
+/// working directory (which never overrides the environment), then defaults.
+public struct Settings: Sendable {
+    public var csvPath: String?
+    public var engine: Engine
+    public var server: String?
+    public var port: Int?
+    public var dbname: String?
+    public var username: String?
+    /// Kept out of every description, log line and error.
+    public var password: String?
+    public var useIntegratedSecurity: Bool
+    public var logLevel: String
+    public var bufferPath: String?
+    public var migrationsDir: String?
+    public var stateDirectory: String
+
+    public static func resolve(_ cli: CommandLineOptions, environment: [String: String] = ProcessInfo.processInfo.environment,
+                               dotEnvPath: String = ".env") throws -> Settings {
+        var env = (try? DotEnv.parse(file: dotEnvPath)) ?? [:]
+        for (k, v) in environment { env[k] = v }
+        func pick(_ value: String?, _ key: String) -> String? {
+            if let value, !value.isEmpty { return value }
+            if let e = env[key], !e.isEmpty { return e }
+            return nil
+        }
+        let server = pick(cli.server, "DB_SERVER")
+        let engineText = pick(cli.engine, "DB_ENGINE")?.lowercased()
+        let engine: Engine
+        if let engineText {
+            guard let e = Engine(rawValue: engineText == "postgres" ? "postgresql" : engineText) else {
+                throw AgentError.config("unknown engine '\(engineText)': use sqlite, postgresql or mssql")
+            }
+            engine = e
+        } else {
+            // Upstream defaults to mssql; without a server there is nothing to connect to, so the
+            // zero-setup default is the embedded SQLite LMS-DS.
+            engine = server == nil ? .sqlite : .mssql
+        }
+        var port: Int? = nil
+        if let p = pick(cli.port, "DB_PORT") {
+            guard let n = Int(p), (0...65535).contains(n) else { throw AgentError.config("--port must be a TCP port number, not '\(p)'") }
+            port = n == 0 ? nil : n
+        }
+        let integrated = cli.useIntegratedSecurity || ["true", "yes", "t", "y", "1", "on"].contains(env["USE_INTEGRATED_SECURITY"]?.lowercased() ?? "")
+        let state = Settings.defaultStateDirectory(env)
+        return Settings(
+            csvPath: pick(cli.csvPath, "CSV_PATH").map(Settings.absolute),
+            engine: engine, server: server, port: port,
+            dbname: pick(cli.dbname, "DB_NAME"), username: pick(cli.username, "DB_USERNAME"),
+            password: pick(cli.password, "DB_PASSWORD"), useIntegratedSecurity: integrated,
+            logLevel: pick(cli.logLevel, "LOG_LEVEL") ?? "INFO",
+            bufferPath: pick(cli.buffer, "LMS_AGENT_BUFFER").map(Settings.absolute),
+            migrationsDir: pick(cli.migrationsDir, "LMS_AGENT_MIGRATIONS_DIR"),
+            stateDirectory: state)
+    }
+
+    /// systemd's `StateDirectory`, else `$XDG_STATE_HOME/lms-agent`, else `~/.local/state/lms-agent`.
+    static func defaultStateDirectory(_ env: [String: String]) -> String {
+        if let s = env["STATE_DIRECTORY"], !s.isEmpty { return String(s.split(separator: ":").first ?? Substring(s)) }
+        if let x = env["XDG_STATE_HOME"], !x.isEmpty { return x + "/lms-agent" }
+        let home = env["HOME"] ?? NSHomeDirectory()
+        return home + "/.local/state/lms-agent"
+    }
+
+    public static func absolute(_ path: String) -> String {
+        var p = path
+        if !p.hasPrefix("/") { p = FileManager.default.currentDirectoryPath + "/" + p }
+        return (p as NSString).standardizingPath
+    }
+
+    /// The buffer for this extract: `--buffer`, else one file per extract directory in the state directory.
+    public func resolvedBufferPath() throws -> String {
+        if let bufferPath { return bufferPath }
+        if let csvPath {
+            let base = (csvPath as NSString).lastPathComponent.filter { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }
+            let digest = SHA256.hex(of: Array(csvPath.utf8)).prefix(12)
+            return stateDirectory + "/buffer-\(base.isEmpty ? "root" : base)-\(digest).sqlite"
+        }
+        // No extract named: use the only buffer there is.
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: stateDirectory)) ?? [])
+            .filter { $0.hasPrefix("buffer-") && $0.hasSuffix(".sqlite") }.sorted()
+        if names.count == 1 { return stateDirectory + "/" + names[0] }
+        if names.isEmpty {
+            throw AgentError.config("no buffer found in \(stateDirectory): name the extract with --csvpath (or CSV_PATH) or the buffer with --buffer")
+        }
+        throw AgentError.config("several buffers in \(stateDirectory) (\(names.joined(separator: ", "))): name one with --csvpath or --buffer")
+    }
+
+    /// The embedded LMS-DS file: `--dbname` (a path), else `lms-ds.sqlite` in the state directory.
+    public var sqliteDatabasePath: String {
+        if let dbname { return Settings.absolute(dbname.hasSuffix(".sqlite") || dbname.contains("/") ? dbname : dbname + ".sqlite") }
+        return stateDirectory + "/lms-ds.sqlite"
+    }
+}
+
+/// A `.env` file: `KEY=value` lines, `#` comments, optional `export`, single or double quotes.
+public enum DotEnv {
+    public static func parse(file: String) throws -> [String: String] {
+        parse(text: try String(contentsOfFile: file, encoding: .utf8))
+    }
+
+    public static func parse(text: String) -> [String: String] {
+        var out: [String: String] = [:]
+        for raw in text.split(whereSeparator: \.isNewline) {
+            var line = raw.trimmingCharacters(in: .whitespaces)
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            if line.hasPrefix("export ") { line = String(line.dropFirst(7)).trimmingCharacters(in: .whitespaces) }
+            guard let eq = line.firstIndex(of: "=") else { continue }
+            let key = line[..<eq].trimmingCharacters(in: .whitespaces)
+            var value = line[line.index(after: eq)...].trimmingCharacters(in: .whitespaces)
+            if value.count >= 2, let f = value.first, f == "\"" || f == "'", value.last == f {
+                value = String(value.dropFirst().dropLast())
+            } else if let hash = value.range(of: " #") {
+                value = value[..<hash.lowerBound].trimmingCharacters(in: .whitespaces)
+            }
+            if !key.isEmpty { out[key] = value }
+        }
+        return out
+    }
+}

@@ -1,0 +1,39 @@
+import Buffer
+import Extract
+import Stores
+
+/// Everything `status` shows: where things are, what the ledger holds, what went wrong last.
+public struct StatusReport: Sendable, Codable {
+    public struct Table: Sendable, Codable { public var table: String; public var live: Int; public var deleted: Int }
+    public var extract: String
+    public var buffer: String
+    public var target: String
+    public var targetError: String?
+    public var counts: [StateCount]
+    public var oldestPending: LedgerFile?
+    public var outstandingRejected: Int
+    public var waitingRows: Int
+    public var lastErrors: [ErrorEntry]
+    public var tables: [Table]
+}
+
+extension LMSAgent {
+    public func status() throws -> StatusReport {
+        var target = settings.engine.rawValue
+        var targetError: String? = nil
+        var tables: [StatusReport.Table] = []
+        do {
+            let store = try openStore(migrate: false)
+            target = store.location
+            tables = try store.tableCounts().map { StatusReport.Table(table: $0.table, live: $0.live, deleted: $0.deleted) }
+        } catch {
+            targetError = "\(error)"
+        }
+        return StatusReport(
+            extract: root, buffer: buffer.path, target: target, targetError: targetError,
+            counts: try buffer.stateCounts(), oldestPending: try buffer.oldestPending(),
+            outstandingRejected: try buffer.outstandingRejected().count,
+            waitingRows: try buffer.waitingFiles().reduce(0) { $0 + $1.waitingRows },
+            lastErrors: try buffer.lastErrors(limit: 5), tables: tables)
+    }
+}

@@ -1,0 +1,56 @@
+import Foundation
+import Logging
+
+/// Readable log lines on standard error: `2026-11-30T12:00:00Z WARNING message key=value`.
+public struct TextLogHandler: LogHandler {
+    public var metadata: Logger.Metadata = [:]
+    public var logLevel: Logger.Level
+
+    public init(level: Logger.Level) { logLevel = level }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        let meta = metadata.merging(event.metadata ?? [:]) { $1 }
+        var line = "\(Self.timestamp()) \(Self.name(event.level)) \(event.message)"
+        if !meta.isEmpty { line += " " + meta.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ") }
+        FileHandle.standardError.write(Data((line + "\n").utf8))
+    }
+
+    static func timestamp() -> String {
+        var t = time(nil)
+        var tm = tm()
+        gmtime_r(&t, &tm)
+        var buf = [CChar](repeating: 0, count: 32)
+        strftime(&buf, buf.count, "%Y-%m-%dT%H:%M:%SZ", &tm)
+        return String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// Upstream's level names.
+    static func name(_ level: Logger.Level) -> String {
+        switch level {
+        case .trace, .debug: return "DEBUG"
+        case .info, .notice: return "INFO"
+        case .warning: return "WARNING"
+        case .error: return "ERROR"
+        case .critical: return "CRITICAL"
+        }
+    }
+
+    /// Upstream's `--log-level` values (and swift-log's), case-insensitive.
+    public static func level(named text: String) -> Logger.Level? {
+        switch text.uppercased() {
+        case "TRACE": return .trace
+        case "DEBUG": return .debug
+        case "INFO": return .info
+        case "NOTICE": return .notice
+        case "WARNING", "WARN": return .warning
+        case "ERROR": return .error
+        case "CRITICAL": return .critical
+        default: return nil
+        }
+    }
+}

@@ -1,0 +1,430 @@
+import Extract
+import Glibc
+import SQLiteDB
+
+/// What staging one file did.
+public enum StageOutcome: Sendable, Equatable {
+    /// A new version was staged with this ledger id.
+    case staged(id: Int64, rows: Int, warnings: [String])
+    /// This exact version (path and checksum) is already in the ledger.
+    case unchanged(id: Int64)
+}
+
+/// Receives a file's validated rows during staging.
+public final class RowSink {
+    let statement: Statement
+    let fileId: Int64
+    let width: Int
+    public private(set) var count = 0
+
+    init(statement: Statement, fileId: Int64, width: Int) {
+        self.statement = statement
+        self.fileId = fileId
+        self.width = width
+    }
+
+    public func append(_ row: ResourceRow) throws {
+        statement.reset()
+        statement.bindInt(fileId, at: 1)
+        statement.bindInt(Int64(row.line), at: 2)
+        for i in 0..<width { try statement.bindText(row.values[i], at: Int32(i + 3)) }
+        try statement.runToEnd()
+        count += 1
+    }
+}
+
+/// What the header and body of a staged file told the stager.
+public struct StagedContent: Sendable {
+    public var sha256: String
+    public var present: [Bool]
+    public var rowCount: Int
+    public init(sha256: String, present: [Bool], rowCount: Int) {
+        self.sha256 = sha256
+        self.present = present
+        self.rowCount = rowCount
+    }
+}
+
+/// The local SQLite buffer: the file ledger and the staged rows. Only this type touches the file.
+///
+/// One buffer belongs to one extract directory. It is opened in WAL mode with mode 0600, and every
+/// change of state is one transaction, so a crash at any point leaves a ledger that a restart reads
+/// correctly.
+public final class Buffer: @unchecked Sendable {
+    public let path: String
+    let db: SQLiteDatabase
+
+    /// Opens or creates the buffer at `path`. `extractRoot` is recorded on first use, and a buffer
+    /// made for another extract directory is refused (its ledger would not describe this tree).
+    public init(path: String, extractRoot: String?) throws {
+        self.path = path
+        let dir = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
+        if !dir.isEmpty { try Buffer.makeDirectories(dir) }
+        db = try SQLiteDatabase(path: path, fileMode: 0o600)
+        chmod(path, 0o600)
+        try db.execute("PRAGMA journal_mode = WAL")
+        // FULL: a committed stage survives power loss, so the extract may be deleted after staging.
+        try db.execute("PRAGMA synchronous = FULL")
+        try migrate()
+        if let extractRoot {
+            if let recorded = try meta("extract_root") {
+                guard recorded == extractRoot else {
+                    throw BufferError.otherExtract(buffer: path, recorded: recorded, requested: extractRoot)
+                }
+            } else {
+                try setMeta("extract_root", extractRoot)
+            }
+        }
+    }
+
+    private func migrate() throws {
+        let version = try db.scalar("PRAGMA user_version")?.integer ?? 0
+        guard version < BufferSchema.version else { return }
+        try db.transaction {
+            for s in BufferSchema.statements { try db.execute(s) }
+            try db.execute("PRAGMA user_version = \(BufferSchema.version)")
+        }
+    }
+
+    static func makeDirectories(_ dir: String) throws {
+        var current = dir.hasPrefix("/") ? "" : "."
+        for part in dir.split(separator: "/") {
+            current += "/" + part
+            if mkdir(current, 0o700) != 0 && errno != EEXIST {
+                throw BufferError.io("cannot create folder \(current): \(String(cString: strerror(errno)))")
+            }
+        }
+    }
+
+    // MARK: meta
+
+    public func meta(_ key: String) throws -> String? {
+        try db.scalar("SELECT value FROM meta WHERE key = ?", [.text(key)])?.text
+    }
+
+    public func setMeta(_ key: String, _ value: String) throws {
+        try db.run("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [.text(key), .text(value)])
+    }
+
+    /// The extract directory this buffer belongs to.
+    public var extractRoot: String? { (try? meta("extract_root")) ?? nil }
+
+    // MARK: staging
+
+    /// The newest version of `path` in the ledger.
+    public func latestVersion(of path: String) throws -> LedgerFile? {
+        try files(where: "path = ?", [.text(path)], order: "id DESC", limit: 1).first
+    }
+
+    /// Stages a file in one transaction. `read` streams the file's rows into the sink and returns
+    /// what it read; if it throws, nothing of the file stays in the buffer.
+    ///
+    /// A version already in the ledger (same path and checksum) is left as it is. A new version of a
+    /// path makes its earlier versions that were never forwarded `superseded`.
+    public func stage(_ file: ExtractFile, size: Int64, mtimeNs: Int64,
+                      read: (RowSink) throws -> StagedContent) throws -> StageOutcome {
+        let schema = file.resource.schema
+        let table = BufferSchema.rowsTable(file.resource)
+        let now = Timestamp.now()
+        return try db.transaction {
+            // A provisional ledger row gives the rows their file id; its checksum is set at the end.
+            try db.run("""
+                INSERT INTO files (path, sha256, resource, scope, section_id, assignment_id, snapshot_date, snapshot,
+                                   size, mtime_ns, state, first_seen_at, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'staged', ?, ?)
+                """, [.text(file.relativePath), .text("pending:\(now)"), .text(file.resource.rawValue), .text(file.scope.key),
+                      SQLValue(file.scope.sectionId), SQLValue(file.scope.assignmentId), SQLValue(file.scope.date),
+                      .text(file.snapshot), .integer(size), .integer(mtimeNs), .text(now), .text(now)])
+            let id = db.lastInsertRowID
+            let placeholders = Array(repeating: "?", count: schema.columns.count + 2).joined(separator: ", ")
+            let insert = try db.cached("INSERT INTO \(table) (file_id, line, \(schema.columns.map { BufferSchema.quote($0.name) }.joined(separator: ", "))) VALUES (\(placeholders))")
+            let sink = RowSink(statement: insert, fileId: id, width: schema.columns.count)
+            let content = try read(sink)
+
+            if let existing = try db.scalar("SELECT id FROM files WHERE path = ? AND sha256 = ?", [.text(file.relativePath), .text(content.sha256)])?.integer {
+                throw Unchanged(id: existing)
+            }
+            let warnings = try dropDuplicateKeys(table: table, fileId: id, path: file.relativePath)
+            let systems = try db.query("SELECT DISTINCT SourceSystem FROM \(table) WHERE file_id = ? ORDER BY 1", [.integer(id)]).compactMap { $0.first?.text }
+            let present = zip(schema.columns, content.present).filter { $0.1 }.map { $0.0.name }
+            try db.run("""
+                UPDATE files SET sha256 = ?, row_count = ?, source_systems = ?, present_columns = ?, warnings = ?, staged_at = ?
+                WHERE id = ?
+                """, [.text(content.sha256), .integer(Int64(content.rowCount)), .text(systems.joined(separator: "\u{1F}")),
+                      .text(present.joined(separator: ",")), SQLValue(warnings.isEmpty ? nil : warnings.joined(separator: "\n")),
+                      .text(now), .integer(id)])
+            // Older versions of this path that never reached the LMS-DS are stale now.
+            try db.run("""
+                UPDATE files SET state = 'superseded', waiting_rows = 0, updated_at = ?,
+                       last_error = 'a newer version of this file was staged (file ' || ? || ')'
+                WHERE path = ? AND id <> ? AND state IN ('staged', 'waiting')
+                """, [.text(now), .integer(id), .text(file.relativePath), .integer(id)])
+            return .staged(id: id, rows: content.rowCount, warnings: warnings)
+        } catchUnchanged: { $0 }
+    }
+
+    /// Duplicate natural keys in one file: the last row wins (upstream aborts the whole run).
+    private func dropDuplicateKeys(table: String, fileId: Int64, path: String) throws -> [String] {
+        let dups = try db.query("""
+            SELECT SourceSystemIdentifier, SourceSystem, group_concat(line, ', '), max(line)
+            FROM (SELECT SourceSystemIdentifier, SourceSystem, line FROM \(table) WHERE file_id = ? ORDER BY line)
+            GROUP BY SourceSystemIdentifier, SourceSystem HAVING count(*) > 1
+            """, [.integer(fileId)])
+        var warnings: [String] = []
+        for d in dups {
+            let sid = d[0].text ?? "", ss = d[1].text ?? ""
+            warnings.append("\(path): key (\(sid), \(ss)) appears on lines \(d[2].text ?? ""); the last one (line \(d[3].text ?? "")) is used")
+            try db.run("DELETE FROM \(table) WHERE file_id = ? AND SourceSystemIdentifier = ? AND SourceSystem = ? AND line <> ?",
+                       [.integer(fileId), .text(sid), .text(ss), d[3]])
+        }
+        return warnings
+    }
+
+    /// Records a file that cannot be loaded as it is: bad input (`rejected`) or no data (`ignored`).
+    /// Recording the same version twice keeps one ledger row.
+    @discardableResult
+    public func record(_ path: String, file: ExtractFile?, sha256: String, size: Int64, mtimeNs: Int64,
+                       state: FileState, error: ExtractError?, reason: String? = nil) throws -> Int64 {
+        let now = Timestamp.now()
+        return try db.transaction {
+            if let id = try db.scalar("SELECT id FROM files WHERE path = ? AND sha256 = ?", [.text(path), .text(sha256)])?.integer {
+                return id
+            }
+            let message = error?.description ?? reason
+            try db.run("""
+                INSERT INTO files (path, sha256, resource, scope, section_id, assignment_id, snapshot_date, snapshot, size, mtime_ns,
+                                   state, last_error, error_line, error_column, first_seen_at, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, [.text(path), .text(sha256), SQLValue(file?.resource.rawValue), .text(file?.scope.key ?? ""),
+                      SQLValue(file?.scope.sectionId), SQLValue(file?.scope.assignmentId), SQLValue(file?.scope.date),
+                      .text(file?.snapshot ?? String(path.split(separator: "/").last ?? "")), .integer(size), .integer(mtimeNs),
+                      .text(state.rawValue), SQLValue(message), SQLValue(error?.line), SQLValue(error?.column), .text(now), .text(now)])
+            let id = db.lastInsertRowID
+            if state == .rejected, let message {
+                try logError(fileId: id, phase: "stage", message: message)
+            }
+            try db.run("""
+                UPDATE files SET state = 'superseded', waiting_rows = 0, updated_at = ?,
+                       last_error = 'a newer version of this file was seen (file ' || ? || ')'
+                WHERE path = ? AND id <> ? AND state IN ('staged', 'waiting')
+                """, [.text(now), .integer(id), .text(path), .integer(id)])
+            return id
+        }
+    }
+
+    func logError(fileId: Int64?, phase: String, message: String) throws {
+        try db.run("INSERT INTO errors (file_id, at, phase, message) VALUES (?, ?, ?, ?)",
+                   [SQLValue(fileId.map { Int($0) }), .text(Timestamp.now()), .text(phase), .text(message)])
+    }
+
+    // MARK: forwarding
+
+    /// Files with work for the forwarder, in load order: resource, then snapshot, then path.
+    public func pendingFiles() throws -> [LedgerFile] {
+        try files(where: "state IN ('staged', 'waiting')", []).sorted(by: Buffer.loadOrder)
+    }
+
+    public static func loadOrder(_ a: LedgerFile, _ b: LedgerFile) -> Bool {
+        let ra = a.resource?.loadOrder ?? 99, rb = b.resource?.loadOrder ?? 99
+        if ra != rb { return ra < rb }
+        if a.snapshot != b.snapshot { return a.snapshot < b.snapshot }
+        if a.path != b.path { return a.path < b.path }
+        return a.id < b.id
+    }
+
+    /// The newest snapshot of the same resource and scope that reached the LMS-DS, if any.
+    public func latestApplied(like file: LedgerFile) throws -> LedgerFile? {
+        try files(where: "resource = ? AND scope = ? AND state IN ('forwarded', 'waiting') AND id <> ?",
+                  [SQLValue(file.resource?.rawValue), .text(file.scope.key), .integer(file.id)],
+                  order: "snapshot DESC, id DESC", limit: 1).first
+    }
+
+    /// Streams a file's staged rows (only the waiting ones when `waitingOnly`) in line order.
+    public func rows(of file: LedgerFile, waitingOnly: Bool = false, _ body: (ResourceRow) throws -> Void) throws {
+        guard let resource = file.resource else { return }
+        let schema = resource.schema
+        let st = try db.cached("SELECT line, \(schema.columns.map { BufferSchema.quote($0.name) }.joined(separator: ", ")) FROM \(BufferSchema.rowsTable(resource)) WHERE file_id = ?\(waitingOnly ? " AND waiting = 1" : "") ORDER BY line")
+        try st.bind([.integer(file.id)])
+        defer { st.reset() }
+        var row = ResourceRow(line: 0, values: Array(repeating: nil, count: schema.columns.count))
+        while try st.step() {
+            row.line = Int(st.text(0).flatMap { Int($0) } ?? 0)
+            for i in 0..<schema.columns.count { row.values[i] = st.text(i + 1) }
+            try body(row)
+        }
+    }
+
+    /// Natural keys that `previous` delivered and `current` does not (for `previousSnapshot` scopes).
+    public func keysDropped(from previous: LedgerFile, to current: LedgerFile) throws -> [(String, String)] {
+        guard let resource = current.resource else { return [] }
+        let t = BufferSchema.rowsTable(resource)
+        return try db.query("""
+            SELECT SourceSystemIdentifier, SourceSystem FROM \(t) WHERE file_id = ?
+            EXCEPT SELECT SourceSystemIdentifier, SourceSystem FROM \(t) WHERE file_id = ?
+            """, [.integer(previous.id), .integer(current.id)]).map { ($0[0].text ?? "", $0[1].text ?? "") }
+    }
+
+    /// The file reached the LMS-DS. `waitingLines` are the rows whose parents are not there yet.
+    /// Rows of older applied snapshots of the same scope are no longer needed and are removed.
+    public func markForwarded(_ file: LedgerFile, waitingLines: [Int], retryOfWaiting: Bool = false) throws {
+        guard let resource = file.resource else { return }
+        let t = BufferSchema.rowsTable(resource)
+        let now = Timestamp.now()
+        try db.transaction {
+            try db.run("UPDATE \(t) SET waiting = 0 WHERE file_id = ? AND waiting = 1", [.integer(file.id)])
+            let mark = try db.cached("UPDATE \(t) SET waiting = 1 WHERE file_id = ? AND line = ?")
+            for line in waitingLines {
+                try mark.bind([.integer(file.id), .integer(Int64(line))])
+                try mark.runToEnd()
+            }
+            let state: FileState = waitingLines.isEmpty ? .forwarded : .waiting
+            try db.run("""
+                UPDATE files SET state = ?, waiting_rows = ?, attempts = attempts + 1, forwarded_at = coalesce(?, forwarded_at),
+                       updated_at = ?, last_error = CASE WHEN ? THEN last_error ELSE NULL END
+                WHERE id = ?
+                """, [.text(state.rawValue), .integer(Int64(waitingLines.count)), retryOfWaiting ? .null : .text(now), .text(now),
+                      .integer(state == .waiting ? 1 : 0), .integer(file.id)])
+            if !retryOfWaiting {
+                try supersedeOlder(than: file, table: t, now: now)
+            }
+        }
+    }
+
+    /// Older snapshots of the scope: their waiting rows are replaced by this snapshot, and their
+    /// staged rows are no longer needed.
+    private func supersedeOlder(than file: LedgerFile, table t: String, now: String) throws {
+        let older = try files(where: "resource = ? AND scope = ? AND id <> ? AND state IN ('forwarded', 'waiting', 'superseded') AND snapshot <= ?",
+                              [SQLValue(file.resource?.rawValue), .text(file.scope.key), .integer(file.id), .text(file.snapshot)])
+        for o in older {
+            if o.state == .waiting {
+                try db.run("UPDATE files SET state = 'superseded', waiting_rows = 0, updated_at = ?, last_error = ? WHERE id = ?",
+                           [.text(now), .text("its waiting rows were replaced by the newer snapshot \(file.path) (file \(file.id))"), .integer(o.id)])
+            }
+            try db.run("DELETE FROM \(t) WHERE file_id = ?", [.integer(o.id)])
+        }
+    }
+
+    /// A newer snapshot of the scope was applied before this one: it is not applied.
+    public func markSuperseded(_ file: LedgerFile, by newer: LedgerFile) throws {
+        let t = file.resource.map(BufferSchema.rowsTable)
+        try db.transaction {
+            try db.run("UPDATE files SET state = 'superseded', waiting_rows = 0, updated_at = ?, last_error = ? WHERE id = ?",
+                       [.text(Timestamp.now()), .text("the newer snapshot \(newer.path) (file \(newer.id)) was already applied"), .integer(file.id)])
+            if let t { try db.run("DELETE FROM \(t) WHERE file_id = ?", [.integer(file.id)]) }
+        }
+    }
+
+    /// The LMS-DS refused the file; its rows stay staged for `retry`.
+    public func markRejected(_ file: LedgerFile, error: String) throws {
+        try db.transaction {
+            try db.run("UPDATE files SET state = 'rejected', attempts = attempts + 1, updated_at = ?, last_error = ?, error_line = NULL, error_column = NULL WHERE id = ?",
+                       [.text(Timestamp.now()), .text(error), .integer(file.id)])
+            try logError(fileId: file.id, phase: "forward", message: error)
+        }
+    }
+
+    /// Notes a failed attempt that leaves the file pending (the LMS-DS was unreachable).
+    public func noteAttemptFailed(_ file: LedgerFile, error: String) throws {
+        try db.transaction {
+            try db.run("UPDATE files SET attempts = attempts + 1, updated_at = ?, last_error = ? WHERE id = ?",
+                       [.text(Timestamp.now()), .text(error), .integer(file.id)])
+            try logError(fileId: file.id, phase: "forward", message: error)
+        }
+    }
+
+    public enum RetryResult: Sendable, Equatable {
+        /// Rows are staged: the next `resume` or `flush` forwards the file.
+        case pending
+        /// The file never staged (bad input): it must be read again from the extract.
+        case needsRestage(LedgerFile)
+    }
+
+    /// Puts a rejected (or superseded) file back in line.
+    public func retry(id: Int64) throws -> RetryResult {
+        guard let f = try file(id: id) else { throw BufferError.noSuchFile(id) }
+        guard f.resource != nil else { throw BufferError.notRetryable(id, "it is not an LMS-DS file") }
+        switch f.state {
+        case .rejected, .superseded:
+            let staged = try db.scalar("SELECT count(*) FROM \(BufferSchema.rowsTable(f.resource!)) WHERE file_id = ?", [.integer(id)])?.integer ?? 0
+            if staged == 0 && f.stagedAt == nil {
+                // Bad input: forget this version so that the next scan reads the file again.
+                try db.transaction {
+                    try db.run("DELETE FROM errors WHERE file_id = ?", [.integer(id)])
+                    try db.run("DELETE FROM files WHERE id = ?", [.integer(id)])
+                }
+                return .needsRestage(f)
+            }
+            try db.run("UPDATE files SET state = 'staged', updated_at = ?, last_error = NULL WHERE id = ?", [.text(Timestamp.now()), .integer(id)])
+            return .pending
+        default:
+            throw BufferError.notRetryable(id, "its state is \(f.state.rawValue)")
+        }
+    }
+
+    // MARK: reading the ledger
+
+    public func file(id: Int64) throws -> LedgerFile? {
+        try files(where: "id = ?", [.integer(id)]).first
+    }
+
+    public func files(where condition: String = "1", _ arguments: [SQLValue] = [], order: String = "id", limit: Int? = nil) throws -> [LedgerFile] {
+        let sql = """
+            SELECT id, path, sha256, resource, scope, section_id, assignment_id, snapshot_date, snapshot, size, mtime_ns, row_count,
+                   waiting_rows, source_systems, present_columns, state, attempts, last_error, error_line, error_column, warnings,
+                   first_seen_at, staged_at, forwarded_at, updated_at
+            FROM files WHERE \(condition) ORDER BY \(order)\(limit.map { " LIMIT \($0)" } ?? "")
+            """
+        return try db.query(sql, arguments).map { r in
+            LedgerFile(
+                id: r[0].integer ?? 0, path: r[1].text ?? "", sha256: r[2].text ?? "",
+                resource: r[3].text.flatMap(Resource.init(rawValue:)),
+                scope: Scope(sectionId: r[5].text, assignmentId: r[6].text, date: r[7].text),
+                snapshot: r[8].text ?? "", size: r[9].integer ?? 0, mtimeNs: r[10].integer ?? 0,
+                rowCount: Int(r[11].integer ?? 0), waitingRows: Int(r[12].integer ?? 0),
+                sourceSystems: (r[13].text ?? "").split(separator: "\u{1F}").map(String.init),
+                presentColumns: (r[14].text ?? "").split(separator: ",").map(String.init),
+                state: FileState(rawValue: r[15].text ?? "") ?? .rejected, attempts: Int(r[16].integer ?? 0),
+                lastError: r[17].text, errorLine: r[18].integer.map { Int($0) }, errorColumn: r[19].text, warnings: r[20].text,
+                firstSeenAt: r[21].text ?? "", stagedAt: r[22].text, forwardedAt: r[23].text, updatedAt: r[24].text ?? "")
+        }
+    }
+
+    /// Source systems of the newest staged users or sections file: the source system of this extract,
+    /// used to scope the deletes of a header-only section file.
+    public func extractSourceSystems() throws -> [String] {
+        let f = try files(where: "resource IN ('sections', 'users') AND source_systems <> '' AND state IN ('staged', 'forwarded', 'waiting')",
+                          [], order: "snapshot DESC, id DESC", limit: 1).first
+        return f?.sourceSystems ?? []
+    }
+
+}
+
+/// Thrown inside the staging transaction to roll it back when the version is already known.
+struct Unchanged: Error { let id: Int64 }
+
+extension SQLiteDatabase {
+    func transaction(_ body: () throws -> StageOutcome, catchUnchanged: (Int64) -> Int64) throws -> StageOutcome {
+        do {
+            return try transaction(immediate: true, body)
+        } catch let u as Unchanged {
+            return .unchanged(id: catchUnchanged(u.id))
+        }
+    }
+}
+
+public enum BufferError: Error, CustomStringConvertible {
+    case otherExtract(buffer: String, recorded: String, requested: String)
+    case noSuchFile(Int64)
+    case notRetryable(Int64, String)
+    case io(String)
+
+    public var description: String {
+        switch self {
+        case .otherExtract(let b, let rec, let req):
+            return "the buffer \(b) belongs to the extract \(rec), not \(req); name another one with --buffer"
+        case .noSuchFile(let id): return "no file with id \(id) in the buffer"
+        case .notRetryable(let id, let why): return "file \(id) cannot be retried: \(why)"
+        case .io(let m): return m
+        }
+    }
+}

@@ -1,0 +1,247 @@
+import CSQLite
+import Glibc
+
+/// An error from SQLite, with the statement's first words for context (never bound values).
+public struct SQLiteError: Error, CustomStringConvertible, Sendable {
+    public let code: Int32
+    public let message: String
+    public let sql: String?
+    public var description: String {
+        if let sql { return "SQLite error \(code): \(message) (in: \(sql.prefix(120)))" }
+        return "SQLite error \(code): \(message)"
+    }
+    /// The database is locked or busy (another process holds a write lock).
+    public var isBusy: Bool { code & 0xff == SQLITE_BUSY || code & 0xff == SQLITE_LOCKED }
+}
+
+/// A value bound to or read from a statement.
+public enum SQLValue: Sendable, Equatable {
+    case null
+    case integer(Int64)
+    case text(String)
+    case real(Double)
+
+    public var text: String? {
+        switch self {
+        case .null: return nil
+        case .text(let s): return s
+        case .integer(let i): return String(i)
+        case .real(let d): return String(d)
+        }
+    }
+    public var integer: Int64? {
+        switch self {
+        case .integer(let i): return i
+        case .text(let s): return Int64(s)
+        case .real(let d): return Int64(d)
+        case .null: return nil
+        }
+    }
+}
+
+extension SQLValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByNilLiteral {
+    public init(stringLiteral value: String) { self = .text(value) }
+    public init(integerLiteral value: Int) { self = .integer(Int64(value)) }
+    public init(nilLiteral: ()) { self = .null }
+    public init(_ s: String?) { self = s.map { .text($0) } ?? .null }
+    public init(_ i: Int?) { self = i.map { .integer(Int64($0)) } ?? .null }
+}
+
+/// One SQLite connection. Not thread-safe by itself: each owner keeps it to one task at a time.
+///
+/// A deliberately small surface: `execute` for scripts, `prepare` for reused statements,
+/// `query` for reading, `transaction` for atomic units of work.
+public final class SQLiteDatabase: @unchecked Sendable {
+    public let path: String
+    let handle: OpaquePointer
+    private var statementCache: [String: Statement] = [:]
+
+    /// Opens (creating if needed) a database file. `fileMode` is applied when the file is new.
+    public init(path: String, fileMode: mode_t? = nil, busyTimeoutMs: Int32 = 10_000) throws {
+        self.path = path
+        var db: OpaquePointer?
+        let existed = access(path, F_OK) == 0
+        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
+        let rc = sqlite3_open_v2(path, &db, flags, nil)
+        guard rc == SQLITE_OK, let db else {
+            let msg = db.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open"
+            sqlite3_close_v2(db)
+            throw SQLiteError(code: rc, message: "\(msg): \(path)", sql: nil)
+        }
+        handle = db
+        sqlite3_extended_result_codes(db, 1)
+        sqlite3_busy_timeout(db, busyTimeoutMs)
+        if let fileMode, !existed { chmod(path, fileMode) }
+    }
+
+    deinit {
+        statementCache.removeAll()
+        sqlite3_close_v2(handle)
+    }
+
+    func error(_ rc: Int32, _ sql: String?) -> SQLiteError {
+        SQLiteError(code: rc, message: String(cString: sqlite3_errmsg(handle)), sql: sql)
+    }
+
+    /// Runs one or more statements without parameters.
+    public func execute(_ sql: String) throws {
+        var err: UnsafeMutablePointer<CChar>?
+        let rc = sqlite3_exec(handle, sql, nil, nil, &err)
+        if rc != SQLITE_OK {
+            let msg = err.map { String(cString: $0) } ?? "error"
+            sqlite3_free(err)
+            throw SQLiteError(code: rc, message: msg, sql: sql)
+        }
+    }
+
+    /// Runs one statement with parameters; returns the number of rows it changed.
+    @discardableResult
+    public func run(_ sql: String, _ arguments: [SQLValue] = []) throws -> Int {
+        let st = try cached(sql)
+        try st.bind(arguments)
+        try st.runToEnd()
+        return Int(sqlite3_changes(handle))
+    }
+
+    /// All rows of a query, as arrays of values.
+    public func query(_ sql: String, _ arguments: [SQLValue] = []) throws -> [[SQLValue]] {
+        let st = try cached(sql)
+        try st.bind(arguments)
+        var rows: [[SQLValue]] = []
+        while try st.step() { rows.append(st.row()) }
+        st.reset()
+        return rows
+    }
+
+    /// The first column of the first row, if any.
+    public func scalar(_ sql: String, _ arguments: [SQLValue] = []) throws -> SQLValue? {
+        try query(sql, arguments).first?.first
+    }
+
+    /// A prepared statement cached by its SQL text (for hot loops).
+    public func cached(_ sql: String) throws -> Statement {
+        if let st = statementCache[sql] { return st }
+        let st = try Statement(database: self, sql: sql)
+        statementCache[sql] = st
+        return st
+    }
+
+    /// Runs `body` in a transaction: committed when it returns, rolled back when it throws.
+    public func transaction<T>(immediate: Bool = true, _ body: () throws -> T) throws -> T {
+        try execute(immediate ? "BEGIN IMMEDIATE" : "BEGIN")
+        do {
+            let result = try body()
+            try execute("COMMIT")
+            return result
+        } catch {
+            try? execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    public var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
+    public var changes: Int { Int(sqlite3_changes(handle)) }
+    public static var libraryVersion: String { String(cString: sqlite3_libversion()) }
+}
+
+private nonisolated(unsafe) let emptyCString: UnsafePointer<CChar> = {
+    let p = UnsafeMutablePointer<CChar>.allocate(capacity: 1)
+    p.pointee = 0
+    return UnsafePointer(p)
+}()
+
+/// A prepared statement; text is bound by copy, so callers may reuse their buffers.
+public final class Statement {
+    let db: SQLiteDatabase
+    let handle: OpaquePointer
+    let sql: String
+
+    init(database: SQLiteDatabase, sql: String) throws {
+        db = database
+        self.sql = sql
+        var st: OpaquePointer?
+        let rc = sqlite3_prepare_v3(database.handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &st, nil)
+        guard rc == SQLITE_OK, let st else { throw database.error(rc, sql) }
+        handle = st
+    }
+
+    deinit { sqlite3_finalize(handle) }
+
+    public func bind(_ values: [SQLValue]) throws {
+        sqlite3_reset(handle)
+        sqlite3_clear_bindings(handle)
+        for (i, v) in values.enumerated() { try bind(v, at: Int32(i + 1)) }
+    }
+
+    public func bind(_ value: SQLValue, at index: Int32) throws {
+        let rc: Int32
+        switch value {
+        case .null: rc = sqlite3_bind_null(handle, index)
+        case .integer(let i): rc = sqlite3_bind_int64(handle, index, i)
+        case .real(let d): rc = sqlite3_bind_double(handle, index, d)
+        case .text(let s):
+            var s = s
+            rc = s.withUTF8 { buf in
+                buf.withMemoryRebound(to: CChar.self) { c in
+                    sqlite3_bind_text(handle, index, c.baseAddress ?? emptyCString, Int32(c.count), csqlite_transient())
+                }
+            }
+        }
+        if rc != SQLITE_OK { throw db.error(rc, sql) }
+    }
+
+    /// Binds text (or NULL) at a 1-based index without building an `SQLValue`.
+    public func bindText(_ value: String?, at index: Int32) throws {
+        guard var s = value else {
+            sqlite3_bind_null(handle, index)
+            return
+        }
+        let rc = s.withUTF8 { buf in
+            buf.withMemoryRebound(to: CChar.self) { c in
+                sqlite3_bind_text(handle, index, c.baseAddress ?? emptyCString, Int32(c.count), csqlite_transient())
+            }
+        }
+        if rc != SQLITE_OK { throw db.error(rc, sql) }
+    }
+
+    public func bindInt(_ value: Int64, at index: Int32) {
+        sqlite3_bind_int64(handle, index, value)
+    }
+
+    /// Steps once; true while there is a row.
+    public func step() throws -> Bool {
+        let rc = sqlite3_step(handle)
+        if rc == SQLITE_ROW { return true }
+        if rc == SQLITE_DONE { return false }
+        let e = db.error(rc, sql)
+        sqlite3_reset(handle)
+        throw e
+    }
+
+    /// Steps to the end and resets, for statements that return nothing.
+    public func runToEnd() throws {
+        while try step() {}
+        sqlite3_reset(handle)
+    }
+
+    public func reset() { sqlite3_reset(handle) }
+
+    public var columnCount: Int { Int(sqlite3_column_count(handle)) }
+
+    public func text(_ i: Int) -> String? {
+        guard let p = sqlite3_column_text(handle, Int32(i)) else { return nil }
+        let n = Int(sqlite3_column_bytes(handle, Int32(i)))
+        return String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self)
+    }
+
+    public func row() -> [SQLValue] {
+        (0..<columnCount).map { i in
+            switch sqlite3_column_type(handle, Int32(i)) {
+            case SQLITE_NULL: return .null
+            case SQLITE_INTEGER: return .integer(sqlite3_column_int64(handle, Int32(i)))
+            case SQLITE_FLOAT: return .real(sqlite3_column_double(handle, Int32(i)))
+            default: return .text(text(i) ?? "")
+            }
+        }
+    }
+}

@@ -1,0 +1,102 @@
+import Extract
+
+/// One file's worth of work for a target LMS-DS.
+public struct ApplyRequest: Sendable {
+    public enum Mode: Sendable, Equatable {
+        /// A whole snapshot: merge, soft-delete what its scope no longer has, record in ProcessedFiles.
+        case snapshot
+        /// Only rows that waited for their parents: insert or update them, nothing else.
+        case waitingRows
+    }
+
+    public var schema: ResourceSchema
+    public var mode: Mode
+    /// `ProcessedFiles.FullPath`: the absolute path as upstream spells it.
+    public var fullPath: String
+    public var checksum: String
+    /// Rows in the file (upstream's `NumberOfRows`), whatever the merge did with them.
+    public var rowCount: Int
+    public var scope: Scope
+    /// Schema columns the file's header had; absent columns are left untouched on update.
+    public var presentColumns: Set<String>
+    /// Source systems whose rows this snapshot may soft-delete (empty: it deletes nothing).
+    public var deleteSourceSystems: [String]
+    /// For `previousSnapshot` scopes: the natural keys the previous snapshot had and this one lacks.
+    public var droppedKeys: [NaturalKey]
+
+    public init(schema: ResourceSchema, mode: Mode, fullPath: String, checksum: String, rowCount: Int, scope: Scope,
+                presentColumns: Set<String>, deleteSourceSystems: [String], droppedKeys: [NaturalKey] = []) {
+        self.schema = schema
+        self.mode = mode
+        self.fullPath = fullPath
+        self.checksum = checksum
+        self.rowCount = rowCount
+        self.scope = scope
+        self.presentColumns = presentColumns
+        self.deleteSourceSystems = deleteSourceSystems
+        self.droppedKeys = droppedKeys
+    }
+}
+
+public struct NaturalKey: Sendable, Hashable {
+    public var sourceSystemIdentifier: String
+    public var sourceSystem: String
+    public init(_ sourceSystemIdentifier: String, _ sourceSystem: String) {
+        self.sourceSystemIdentifier = sourceSystemIdentifier
+        self.sourceSystem = sourceSystem
+    }
+}
+
+/// What applying one file did to the LMS-DS.
+public struct ApplyResult: Sendable, Equatable {
+    /// `ProcessedFiles` already had this file with this checksum: nothing was changed.
+    public var alreadyApplied = false
+    public var inserted = 0
+    /// Rows changed, restored ones included.
+    public var updated = 0
+    public var restored = 0
+    public var softDeleted = 0
+    /// Lines whose parents (or, for attendance, enrollment) are not in the LMS-DS yet.
+    public var waitingLines: [Int] = []
+    public init() {}
+}
+
+/// Why a store could not do its work.
+public enum StoreError: Error, CustomStringConvertible, Sendable {
+    /// The LMS-DS cannot be reached (connection, authentication, lock timeout). Staged work waits.
+    case unavailable(String)
+    /// The LMS-DS refused this file's data (constraint, type). The file is rejected; others go on.
+    case rejected(String)
+    /// The schema scripts could not be applied.
+    case migration(String)
+
+    public var description: String {
+        switch self {
+        case .unavailable(let m): return "LMS-DS unavailable: \(m)"
+        case .rejected(let m): return "LMS-DS refused the data: \(m)"
+        case .migration(let m): return "migration failed: \(m)"
+        }
+    }
+}
+
+/// Rows handed to a store: the store calls `body` once per row, inside its transaction.
+public typealias RowStream = ((ResourceRow) throws -> Void) throws -> Void
+
+/// A target LMS data store. Each engine (SQLite, PostgreSQL, SQL Server) implements this contract:
+///
+/// - `apply` is one transaction: it takes the store's lock, checks `ProcessedFiles` (a file already
+///   recorded with this checksum is not applied twice), bulk-loads the rows into staging, runs the
+///   merge generated from the schema for its dialect, records the file, commits. It applies all of
+///   the file or none of it.
+public protocol LMSDataStore: AnyObject, Sendable {
+    /// Where the data goes, for `status` and logs. Never contains a password.
+    var location: String { get }
+    /// Applies the engine's schema scripts that the journal does not list yet.
+    func migrate() throws
+    func apply(_ request: ApplyRequest, rows: RowStream) throws -> ApplyResult
+    /// Records a file in `ProcessedFiles` without merging it (a superseded snapshot), so that the
+    /// upstream loader, sharing the database, does not apply the stale file either.
+    func recordWithoutApplying(_ request: ApplyRequest) throws
+    /// Row counts per table: (live, soft-deleted).
+    func tableCounts() throws -> [(table: String, live: Int, deleted: Int)]
+}

@@ -1,0 +1,154 @@
+import Extract
+import SQLiteDB
+
+/// The embedded LMS-DS: one SQLite file with the upstream tables (no `lms.` schema prefix; SQLite
+/// has none) and the same merge semantics as the server engines. The zero-setup default target.
+public final class SQLiteStore: LMSDataStore, @unchecked Sendable {
+    public let path: String
+    let db: SQLiteDatabase
+    let dialect = SQLiteDialect()
+    let extraMigrations: String?
+
+    public var location: String { "sqlite:\(path)" }
+
+    public init(path: String, extraMigrations: String? = nil) throws {
+        self.path = path
+        self.extraMigrations = extraMigrations
+        do {
+            db = try SQLiteDatabase(path: path, fileMode: 0o640, busyTimeoutMs: 30_000)
+            try db.execute("PRAGMA journal_mode = WAL")
+            // FULL: once a file is committed here, the buffer may forget it; it must survive power loss.
+            try db.execute("PRAGMA synchronous = FULL")
+            try db.execute("PRAGMA foreign_keys = ON")
+            try db.execute("PRAGMA temp_store = MEMORY")
+        } catch {
+            throw StoreError.unavailable("\(error)")
+        }
+    }
+
+    public func migrate() throws {
+        do {
+            try db.execute("CREATE TABLE IF NOT EXISTS MigrationJournal (Script TEXT NOT NULL CONSTRAINT PK_MigrationJournal PRIMARY KEY, InstallDate TEXT NOT NULL)")
+            for script in try MigrationScript.load(engine: "sqlite", extraDirectory: extraMigrations) {
+                try db.transaction {
+                    guard try db.scalar("SELECT 1 FROM MigrationJournal WHERE Script = ?", [.text(script.name)]) == nil else { return }
+                    try db.execute(script.sql)
+                    try db.run("INSERT INTO MigrationJournal (Script, InstallDate) VALUES (?, ?)", [.text(script.name), .text(Timestamp.now())])
+                }
+            }
+        } catch let e as StoreError {
+            throw e
+        } catch {
+            throw StoreError.migration("\(error)")
+        }
+    }
+
+    public func apply(_ request: ApplyRequest, rows: RowStream) throws -> ApplyResult {
+        do {
+            // BEGIN IMMEDIATE takes the write lock: the agent's lock on this LMS-DS for the whole file.
+            return try db.transaction(immediate: true) { try applyInTransaction(request, rows: rows) }
+        } catch let e as SQLiteError {
+            if e.isBusy { throw StoreError.unavailable("the LMS-DS file is locked by another process: \(e)") }
+            throw StoreError.rejected(e.description)
+        }
+    }
+
+    private func alreadyApplied(_ request: ApplyRequest) throws -> Bool {
+        guard let row = try db.query("SELECT Checksum FROM ProcessedFiles WHERE FullPath = ?", [.text(request.fullPath)]).first else { return false }
+        // A row without checksum was written by the upstream loader, which never reads a recorded
+        // file again; the agent honours that, so that the two can take turns on one database.
+        guard let recorded = row[0].text else { return true }
+        return recorded == request.checksum
+    }
+
+    private func applyInTransaction(_ request: ApplyRequest, rows: RowStream) throws -> ApplyResult {
+        var result = ApplyResult()
+        if request.mode == .snapshot, try alreadyApplied(request) {
+            result.alreadyApplied = true
+            return result
+        }
+        let now = Timestamp.now()
+        let merge = MergeSQL(schema: request.schema, dialect: dialect, present: request.presentColumns)
+        for s in merge.createStaging { try db.execute(s) }
+        for s in merge.clearStaging { try db.execute(s) }
+
+        // Bulk-load the rows into staging.
+        let columns = request.schema.columns
+        let insert = try db.cached("INSERT INTO \(merge.staging) (\(merge.stagingInputColumns.joined(separator: ", "))) VALUES (\(Array(repeating: "?", count: columns.count + 1).joined(separator: ", ")))")
+        let typeColumn = request.schema.index(of: "SubmissionType")
+        let insertType = typeColumn == nil ? nil : try db.cached("INSERT INTO \(MergeSQL.submissionTypeStaging) (SourceSystemIdentifier, SourceSystem, SubmissionType) VALUES (?, ?, ?)")
+        try rows { row in
+            insert.reset()
+            insert.bindInt(Int64(row.line), at: 1)
+            for i in 0..<columns.count { try insert.bindText(row.values[i], at: Int32(i + 2)) }
+            try insert.runToEnd()
+            if let typeColumn, let insertType {
+                for t in SubmissionTypes.parse(row.values[typeColumn]) {
+                    try insertType.bind([SQLValue(row.values[0]), SQLValue(row.values[1]), .text(t)])
+                    try insertType.runToEnd()
+                }
+            }
+        }
+        if request.schema.deleteScope == .previousSnapshot, request.mode == .snapshot {
+            let add = try db.cached("INSERT INTO \(MergeSQL.droppedKeyStaging) (SourceSystemIdentifier, SourceSystem) VALUES (?, ?)")
+            for k in request.droppedKeys {
+                try add.bind([.text(k.sourceSystemIdentifier), .text(k.sourceSystem)])
+                try add.runToEnd()
+            }
+        }
+
+        for s in merge.resolveParents { try db.execute(s) }
+        if let s = merge.markOrphans { try db.execute(s) }
+        result.waitingLines = try db.query(merge.selectOrphanLines).compactMap { $0[0].integer.map { Int($0) } }
+        try db.execute(merge.resolveExisting)
+        result.restored = Int(try db.scalar(merge.countRestored)?.integer ?? 0)
+        result.updated = try db.run(merge.update)
+        result.inserted = try db.run(merge.insert)
+        if request.schema.resource == .assignments {
+            try db.run(merge.insertSubmissionTypes, [.text(now)])
+            try db.run(merge.restoreSubmissionTypes)
+            if request.mode == .snapshot { try db.run(merge.deleteSubmissionTypes, [.text(now)]) }
+        }
+        if request.mode == .snapshot {
+            for system in request.deleteSourceSystems {
+                if let d = merge.softDelete(scope: request.scope, sourceSystem: system, now: now) {
+                    result.softDeleted += try db.run(d.sql, d.parameters.map { .text($0) })
+                }
+            }
+            try record(request, now: now)
+        }
+        return result
+    }
+
+    private func record(_ request: ApplyRequest, now: String) throws {
+        try db.run("""
+            INSERT INTO ProcessedFiles (FullPath, ResourceName, NumberOfRows, UploadDateTime, Checksum) VALUES (?, ?, ?, ?, ?)
+            ON CONFLICT (FullPath) DO UPDATE SET ResourceName = excluded.ResourceName, NumberOfRows = excluded.NumberOfRows,
+                UploadDateTime = excluded.UploadDateTime, Checksum = excluded.Checksum
+            """, [.text(request.fullPath), .text(request.schema.resource.rawValue), .integer(Int64(request.rowCount)), .text(now), .text(request.checksum)])
+    }
+
+    public func recordWithoutApplying(_ request: ApplyRequest) throws {
+        do {
+            try db.transaction(immediate: true) {
+                if try alreadyApplied(request) { return }
+                try record(request, now: Timestamp.now())
+            }
+        } catch let e as SQLiteError {
+            throw e.isBusy ? StoreError.unavailable(e.description) : StoreError.rejected(e.description)
+        }
+    }
+
+    public func tableCounts() throws -> [(table: String, live: Int, deleted: Int)] {
+        let tables = Resource.allCases.map { $0.schema.table } + ["AssignmentSubmissionType"]
+        return try tables.map { t in
+            let r = try db.query("SELECT count(*) - count(DeletedAt), count(DeletedAt) FROM \(t)").first ?? []
+            return (t, Int(r.first?.integer ?? 0), Int(r.last?.integer ?? 0))
+        }
+    }
+
+    /// Runs a read-only query (tests and `status`).
+    public func query(_ sql: String, _ arguments: [SQLValue] = []) throws -> [[SQLValue]] {
+        try db.query(sql, arguments)
+    }
+}

@@ -1,0 +1,15 @@
+import Agent
+import ArgumentParser
+
+@main
+struct LMSAgentCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lms-agent",
+        abstract: "Loads Ed-Fi LMS Toolkit extracts into an LMS data store, exactly once, through a local buffer.",
+        discussion: """
+            Exit codes: 0 everything applied; 1 fatal error; 2 a file was rejected (bad input or refused by the \
+            LMS-DS); 3 rows wait for parents not yet in the LMS-DS; 4 the LMS-DS is unavailable (staged work is \
+            kept for resume); 64 bad usage.
+            """,
+        subcommands: [Flush.self, Resume.self, Status.self, Inspect.self, Retry.self])
+}

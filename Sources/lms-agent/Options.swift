@@ -1,0 +1,88 @@
+import Agent
+import ArgumentParser
+import Foundation
+import Logging
+
+/// The upstream loader's options (same names, same environment variables), plus the agent's own.
+struct CommonOptions: ParsableArguments {
+    @Option(name: [.customShort("c"), .long], help: "Root of the extract tree. Env: CSV_PATH.")
+    var csvpath: String?
+
+    @Option(name: [.customShort("e"), .long], help: "sqlite, postgresql or mssql. Env: DB_ENGINE. Default: sqlite when no server is named.")
+    var engine: String?
+
+    @Option(name: [.customShort("s"), .long], help: "Database server host. Env: DB_SERVER.")
+    var server: String?
+
+    @Option(help: "Database server port. Env: DB_PORT.")
+    var port: String?
+
+    @Option(name: [.customShort("d"), .long], help: "Database name; for sqlite, the LMS-DS file. Env: DB_NAME.")
+    var dbname: String?
+
+    @Option(name: [.customShort("u"), .long], help: "Database user. Env: DB_USERNAME.")
+    var username: String?
+
+    @Option(name: [.customShort("p"), .long], help: "Database password. Prefer DB_PASSWORD or a .env file: arguments are visible to other users.")
+    var password: String?
+
+    @Flag(name: [.customShort("i"), .long], help: "Integrated security (SQL Server). Env: USE_INTEGRATED_SECURITY.")
+    var useintegratedsecurity = false
+
+    @Option(name: [.customShort("l"), .customLong("log-level")], help: "DEBUG, INFO, WARNING, ERROR or CRITICAL. Env: LOG_LEVEL.")
+    var logLevel: String?
+
+    @Option(help: "The buffer file. Env: LMS_AGENT_BUFFER. Default: one per extract in the state directory.")
+    var buffer: String?
+
+    @Option(name: .customLong("migrations-dir"), help: "A folder of your own numbered .sql scripts, run after the shipped ones. Env: LMS_AGENT_MIGRATIONS_DIR.")
+    var migrationsDir: String?
+
+    func settings() throws -> Settings {
+        var o = CommandLineOptions()
+        o.csvPath = csvpath
+        o.engine = engine
+        o.server = server
+        o.port = port
+        o.dbname = dbname
+        o.username = username
+        o.password = password
+        o.useIntegratedSecurity = useintegratedsecurity
+        o.logLevel = logLevel
+        o.buffer = buffer
+        o.migrationsDir = migrationsDir
+        return try Settings.resolve(o)
+    }
+
+    func logger(_ settings: Settings) throws -> Logger {
+        guard let level = TextLogHandler.level(named: settings.logLevel) else {
+            throw ValidationError("unknown log level '\(settings.logLevel)': use DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        }
+        var logger = Logger(label: "lms-agent") { _ in TextLogHandler(level: level) }
+        logger.logLevel = level
+        if password != nil {
+            logger.warning("--password is visible to other users of this machine; prefer DB_PASSWORD in the environment or a .env file")
+        }
+        return logger
+    }
+}
+
+/// Runs a command body, turning failures into a message on standard error and an exit code.
+func runReportingErrors(_ body: () throws -> ExitStatus) throws {
+    let status: ExitStatus
+    do {
+        status = try body()
+    } catch let e as ValidationError {
+        throw e
+    } catch {
+        FileHandle.standardError.write(Data("lms-agent: error: \(error)\n".utf8))
+        throw ExitCode(ExitStatus.fatal.rawValue)
+    }
+    if status != .success { throw ExitCode(status.rawValue) }
+}
+
+func printJSON<T: Encodable>(_ value: T) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    print(String(decoding: try encoder.encode(value), as: UTF8.self))
+}

@@ -1,0 +1,213 @@
+import Agent
+import ArgumentParser
+import Buffer
+import Extract
+import Foundation
+
+struct Status: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show where the buffer and LMS-DS are, files and rows per state and resource, and the last errors.")
+
+    @OptionGroup var options: CommonOptions
+    @Flag(help: "Print as JSON.") var json = false
+
+    func run() throws {
+        try runReportingErrors {
+            let settings = try options.settings()
+            let agent = try LMSAgent(settings: settings, logger: try options.logger(settings), requireExtract: false)
+            let s = try agent.status()
+            if json { try printJSON(s); return .success }
+            print("extract: \(s.extract)")
+            print("buffer:  \(s.buffer)")
+            print("target:  \(s.target)\(s.targetError.map { " (unavailable: \($0))" } ?? "")")
+            print("")
+            var t = TextTable("state", "resource", "files", "rows", "waiting rows")
+            for c in s.counts { t.add([c.state, c.resource, "\(c.files)", "\(c.rows)", "\(c.waitingRows)"]) }
+            print(s.counts.isEmpty ? "The buffer is empty." : t.render())
+            print("")
+            if let o = s.oldestPending {
+                print("oldest pending: file \(o.id) \(o.path) (\(o.state.rawValue) since \(o.firstSeenAt))")
+            } else {
+                print("oldest pending: none")
+            }
+            print("rejected files outstanding: \(s.outstandingRejected); rows waiting for parents: \(s.waitingRows)")
+            if !s.tables.isEmpty {
+                print("")
+                var tt = TextTable("LMS-DS table", "live", "deleted")
+                for x in s.tables { tt.add([x.table, "\(x.live)", "\(x.deleted)"]) }
+                print(tt.render())
+            }
+            if !s.lastErrors.isEmpty {
+                print("")
+                print("last errors:")
+                for e in s.lastErrors { print("  \(e.at) [\(e.phase)] file \(e.fileId.map(String.init) ?? "-"): \(e.message)") }
+            }
+            return .success
+        }
+    }
+}
+
+struct Retry: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Put a rejected (or superseded) file back in line: staged rows are forwarded again, bad input is read again.")
+
+    @OptionGroup var options: CommonOptions
+    @Argument(help: "The file's id (see `inspect files`).") var id: Int64
+
+    func run() throws {
+        try runReportingErrors {
+            let settings = try options.settings()
+            let agent = try LMSAgent(settings: settings, logger: try options.logger(settings), requireExtract: false)
+            switch try agent.buffer.retry(id: id) {
+            case .pending:
+                print("file \(id) is staged again; `lms-agent resume` (or the next flush or watch round) forwards it")
+            case .needsRestage(let f):
+                let stager = Stager(root: agent.root, buffer: agent.buffer, logger: agent.logger)
+                let path = agent.root + "/" + f.path
+                guard let st = Scanner.fileStat(path) else {
+                    print("file \(id) was forgotten; \(f.path) is no longer in the extract, so nothing is read")
+                    return .success
+                }
+                let result = try stager.stage(Candidate(relativePath: f.path, classification: ExtractPath.classify(f.path), size: st.size, mtimeNs: st.mtimeNs))
+                switch result {
+                case .staged(let newId, let rows): print("\(f.path) read again: staged as file \(newId) with \(rows) rows; `lms-agent resume` forwards it")
+                case .rejected(let newId, let error):
+                    print("\(f.path) is still rejected (file \(newId)): \(error)")
+                    return .rejectedFiles
+                default: print("\(f.path): \(result)")
+                }
+            }
+            return .success
+        }
+    }
+}
+
+struct Inspect: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Look into the buffer: what was seen, staged, forwarded, rejected or is waiting, and why.",
+        subcommands: [Files.self, File.self, Rows.self, Errors.self, Waiting.self])
+
+    struct Files: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Every file version in the ledger.")
+        @OptionGroup var options: CommonOptions
+        @Option(help: "Only files in this state.") var state: String?
+        @Flag(help: "Print as JSON.") var json = false
+
+        func run() throws {
+            try runReportingErrors {
+                let agent = try openAgent(options)
+                var files = try agent.buffer.files()
+                if let state { files = files.filter { $0.state.rawValue == state } }
+                if json { try printJSON(files); return .success }
+                var t = TextTable("id", "state", "resource", "rows", "waiting", "path", "error")
+                for f in files {
+                    t.add(["\(f.id)", f.state.rawValue, f.resource?.rawValue ?? "-", "\(f.rowCount)", "\(f.waitingRows)", f.path, f.lastError.map { String($0.prefix(80)) } ?? ""])
+                }
+                print(t.render())
+                return .success
+            }
+        }
+    }
+
+    struct File: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "One file version, in full.")
+        @OptionGroup var options: CommonOptions
+        @Argument var id: Int64
+        @Flag(help: "Print as JSON.") var json = false
+
+        func run() throws {
+            try runReportingErrors {
+                let agent = try openAgent(options)
+                guard let f = try agent.buffer.file(id: id) else { throw BufferError.noSuchFile(id) }
+                if json { try printJSON(f); return .success }
+                let fields: [(String, String?)] = [
+                    ("id", "\(f.id)"), ("path", f.path), ("sha256", f.sha256), ("resource", f.resource?.rawValue),
+                    ("scope", f.scope.description), ("snapshot", f.snapshot), ("size", "\(f.size)"), ("rows", "\(f.rowCount)"),
+                    ("waiting rows", "\(f.waitingRows)"), ("source systems", f.sourceSystems.joined(separator: ", ")),
+                    ("columns", f.presentColumns.joined(separator: ", ")), ("state", f.state.rawValue), ("attempts", "\(f.attempts)"),
+                    ("error", f.lastError), ("error line", f.errorLine.map { "\($0)" }), ("error column", f.errorColumn),
+                    ("warnings", f.warnings), ("first seen", f.firstSeenAt), ("staged", f.stagedAt), ("forwarded", f.forwardedAt),
+                    ("updated", f.updatedAt),
+                ]
+                for (k, v) in fields { if let v { print("\(k.padding(toLength: 15, withPad: " ", startingAt: 0)) \(v)") } }
+                return .success
+            }
+        }
+    }
+
+    struct Rows: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "The staged rows of a file version.")
+        @OptionGroup var options: CommonOptions
+        @Argument var id: Int64
+        @Option(help: "At most this many rows.") var limit = 50
+        @Flag(help: "Print as JSON.") var json = false
+
+        func run() throws {
+            try runReportingErrors {
+                let agent = try openAgent(options)
+                guard let f = try agent.buffer.file(id: id) else { throw BufferError.noSuchFile(id) }
+                let rows = try agent.buffer.stagedRows(of: f, limit: limit)
+                if json { try printJSON(rows); return .success }
+                printRows(rows, resource: f.resource)
+                if rows.isEmpty { print("no staged rows (state \(f.state.rawValue): rows are kept until a newer snapshot of the scope is applied)") }
+                return .success
+            }
+        }
+    }
+
+    struct Errors: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "The error log, newest first.")
+        @OptionGroup var options: CommonOptions
+        @Option(help: "At most this many errors.") var limit = 50
+        @Flag(help: "Print as JSON.") var json = false
+
+        func run() throws {
+            try runReportingErrors {
+                let agent = try openAgent(options)
+                let errors = try agent.buffer.lastErrors(limit: limit)
+                if json { try printJSON(errors); return .success }
+                var t = TextTable("at", "phase", "file", "error")
+                for e in errors { t.add([e.at, e.phase, e.fileId.map { "\($0)" } ?? "-", e.message]) }
+                print(errors.isEmpty ? "no errors" : t.render())
+                return .success
+            }
+        }
+    }
+
+    struct Waiting: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Rows waiting for their parents, by file.")
+        @OptionGroup var options: CommonOptions
+        @Option(help: "At most this many rows per file.") var limit = 20
+        @Flag(help: "Print as JSON.") var json = false
+
+        func run() throws {
+            try runReportingErrors {
+                let agent = try openAgent(options)
+                let files = try agent.buffer.waitingFiles()
+                let rows = try files.flatMap { try agent.buffer.stagedRows(of: $0, waitingOnly: true, limit: limit) }
+                if json { try printJSON(rows); return .success }
+                if files.isEmpty { print("no rows are waiting"); return .success }
+                for f in files {
+                    print("file \(f.id) \(f.path): \(f.waitingRows) row(s) waiting")
+                    printRows(try agent.buffer.stagedRows(of: f, waitingOnly: true, limit: limit), resource: f.resource,
+                              only: ["SourceSystemIdentifier"] + (f.resource?.schema.parents.map(\.column) ?? []))
+                }
+                return .success
+            }
+        }
+    }
+}
+
+func openAgent(_ options: CommonOptions) throws -> LMSAgent {
+    let settings = try options.settings()
+    return try LMSAgent(settings: settings, logger: try options.logger(settings), requireExtract: false)
+}
+
+func printRows(_ rows: [StagedRow], resource: Resource?, only: [String]? = nil) {
+    guard let resource, !rows.isEmpty else { return }
+    let names = only ?? resource.schema.columns.map(\.name)
+    var t = TextTable("line")
+    t.header += names
+    for r in rows { t.add(["\(r.line)"] + names.map { n in (r.values[n] ?? nil).map { String($0.prefix(40)) } ?? "NULL" }) }
+    print(t.render())
+}
