@@ -89,7 +89,7 @@ public struct Forwarder {
         return report
     }
 
-    func request(for file: LedgerFile, mode: ApplyRequest.Mode, droppedKeys: [NaturalKey] = []) throws -> ApplyRequest {
+    public func request(for file: LedgerFile, mode: ApplyRequest.Mode, droppedKeys: [NaturalKey] = []) throws -> ApplyRequest {
         let schema = file.resource!.schema
         var deleteSystems = file.sourceSystems
         if deleteSystems.isEmpty {
