@@ -91,6 +91,14 @@ public struct CSVReader<Source: ByteChunkSource> {
         var got: [UInt8] = []
         let more = try source.nextChunk { got = Array($0) }
         if !more { atEnd = true; return false }
+        if atStart {
+            // The BOM may straddle chunks (or follow empty ones): gather three bytes before looking.
+            while got.count < 3 {
+                var next: [UInt8] = []
+                guard try source.nextChunk({ next = Array($0) }) else { atEnd = true; break }
+                got += next
+            }
+        }
         chunk = got
         pos = 0
         if atStart {
@@ -121,7 +129,7 @@ public struct CSVReader<Source: ByteChunkSource> {
     /// The next record, or nil at the end of the input.
     public mutating func next() throws -> CSVRecord? {
         var fields: [String] = []
-        let startLine = line
+        var startLine = line
         var fieldLine = line
         var quoted = false
         var afterQuote = false
@@ -172,9 +180,11 @@ public struct CSVReader<Source: ByteChunkSource> {
                 if b == UInt8(ascii: "\r"), try peekByte() == UInt8(ascii: "\n") { _ = try nextByte() }
                 line += 1
                 if fields.isEmpty && field.isEmpty && !afterQuote {
-                    // A blank line: skip it.
+                    // A blank line: skip it (in the loop, not by recursion: many blank lines must not
+                    // exhaust the stack).
+                    startLine = line
                     fieldLine = line
-                    return try next()
+                    continue
                 }
                 try finishField(&self)
                 return CSVRecord(fields: fields, line: startLine)

@@ -41,12 +41,16 @@ public struct ExtractFile: Hashable, Sendable {
         self.snapshot = snapshot
     }
 
-    /// The relative path as upstream spells it (`assignment=` always lower case), used for
-    /// `ProcessedFiles.FullPath` so that the upstream loader and the agent recognise each other's files.
+    /// The relative path as upstream spells it (`section=` and `assignment=` always lower case: upstream
+    /// builds those folder names itself), used for `ProcessedFiles.FullPath` so that the upstream loader
+    /// and the agent recognise each other's files. Only the keys of the scope folders change, never an id.
     public var upstreamRelativePath: String {
         var parts = relativePath.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
-        for i in parts.indices where parts[i].lowercased().hasPrefix("assignment=") {
-            parts[i] = "assignment=" + parts[i].dropFirst("assignment=".count)
+        if scope.sectionId != nil, parts.count > 1, parts[0].lowercased().hasPrefix("section=") {
+            parts[0] = "section=" + parts[0].dropFirst("section=".count)
+        }
+        if scope.assignmentId != nil, parts.count > 2, parts[1].lowercased().hasPrefix("assignment=") {
+            parts[1] = "assignment=" + parts[1].dropFirst("assignment=".count)
         }
         return parts.joined(separator: "/")
     }

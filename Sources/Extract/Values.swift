@@ -67,9 +67,10 @@ public enum Values {
         return out
     }
 
-    /// A date; any time part is dropped (the target column is a DATE).
-    public static func date(_ text: String) -> String? {
-        guard let full = dateTime(text, zone: .dropZone) else { return nil }
+    /// A date; any time part is dropped (the target column is a DATE). A value with a zone is first
+    /// converted to UTC, like every parsed column (spec 5.2: upstream PostgreSQL stores the UTC date).
+    public static func date(_ text: String, zone: ZoneHandling = .toUTC) -> String? {
+        guard let full = dateTime(text, zone: zone) else { return nil }
         return String(full.prefix(10))
     }
 

@@ -49,10 +49,12 @@ final class World {
     // MARK: writing files
 
     /// Writes raw bytes at a path relative to the extract root.
-    func writeRaw(_ relative: String, _ text: String) throws {
+    func writeRaw(_ relative: String, _ text: String) throws { try writeRaw(relative, Array(text.utf8)) }
+
+    func writeRaw(_ relative: String, _ bytes: [UInt8]) throws {
         let path = root + "/" + relative
         try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
     }
 
     /// Writes a CSV of `resource` with every schema column; rows give the values by column name.
