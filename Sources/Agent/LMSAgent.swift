@@ -27,12 +27,25 @@ public struct RunSummary: Sendable, Codable {
     public var waitingRows: Int
     public var pendingFiles: Int
     public var seconds: Double
+    public var stageSeconds: Double
+    public var forwardSeconds: Double
+    /// Peak resident memory of the process so far (VmHWM), in bytes.
+    public var peakResidentBytes: Int
 
     public var exitCode: ExitStatus {
         if unavailable != nil { return .targetUnavailable }
         if outstandingRejected > 0 { return .rejectedFiles }
         if waitingRows > 0 { return .waitingRows }
         return .success
+    }
+}
+
+extension LMSAgent {
+    /// VmHWM from /proc/self/status (0 where there is none).
+    public static func peakResidentBytes() -> Int {
+        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }) else { return 0 }
+        return (Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0) * 1024
     }
 }
 
@@ -120,6 +133,7 @@ public final class LMSAgent {
     public func run(scan: Bool) throws -> RunSummary {
         let start = Date()
         let stage = scan ? try scanAndStage() : nil
+        let staged = Date()
         var forward = ForwardReport()
         var unavailable: String? = nil
         do {
@@ -133,6 +147,8 @@ public final class LMSAgent {
         return RunSummary(stage: stage, forward: forward, unavailable: unavailable,
                           outstandingRejected: try buffer.outstandingRejected().count,
                           waitingRows: pending.reduce(0) { $0 + $1.waitingRows },
-                          pendingFiles: pending.count, seconds: Date().timeIntervalSince(start))
+                          pendingFiles: pending.count, seconds: Date().timeIntervalSince(start),
+                          stageSeconds: staged.timeIntervalSince(start), forwardSeconds: Date().timeIntervalSince(staged),
+                          peakResidentBytes: LMSAgent.peakResidentBytes())
     }
 }
