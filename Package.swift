@@ -11,6 +11,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     ],
     targets: [
         // System-library shims: module maps only.
@@ -41,7 +42,10 @@ let package = Package(
         ]),
 
         .testTarget(name: "ExtractTests", dependencies: ["Extract", "SampleExtract"]),
-        .testTarget(name: "AgentTests", dependencies: ["Agent", "Buffer", "Stores", "Extract", "SampleExtract", "SQLiteDB"]),
+        .testTarget(name: "AgentTests", dependencies: [
+            "Agent", "Buffer", "Stores", "Extract", "SampleExtract", "SQLiteDB",
+            .product(name: "PropertyBased", package: "swift-property-based"),
+        ]),
     ],
     swiftLanguageModes: [.v6]
 )

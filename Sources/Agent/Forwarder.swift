@@ -57,6 +57,7 @@ public struct Forwarder {
     /// reached; what was not forwarded stays pending.
     public func forwardPending() throws -> ForwardReport {
         var report = ForwardReport()
+        try recoverCommitted(into: &report)
         // New snapshots before waiting rows of the same resource: a newer snapshot replaces them.
         let pending = try buffer.pendingFiles().sorted { a, b in
             let ra = a.resource?.loadOrder ?? 99, rb = b.resource?.loadOrder ?? 99
@@ -89,6 +90,17 @@ public struct Forwarder {
         return report
     }
 
+    /// A crash between the LMS-DS commit and the buffer update leaves files `staged` that the LMS-DS
+    /// has. They are marked first, so that the supersede checks below see what the LMS-DS really holds.
+    private func recoverCommitted(into report: inout ForwardReport) throws {
+        for file in try buffer.files(where: "state = 'staged' AND resource IS NOT NULL") {
+            guard try store.isApplied(fullPath: fullPath(of: file), checksum: file.sha256) else { continue }
+            var tally = report.byResource[file.resource!.rawValue] ?? ResourceTally()
+            try forwardSnapshot(file, &tally, skipSupersedeCheck: true)
+            report.byResource[file.resource!.rawValue] = tally
+        }
+    }
+
     public func request(for file: LedgerFile, mode: ApplyRequest.Mode, droppedKeys: [NaturalKey] = []) throws -> ApplyRequest {
         let schema = file.resource!.schema
         var deleteSystems = file.sourceSystems
@@ -112,9 +124,9 @@ public struct Forwarder {
         return root.hasSuffix("/") ? root + rel : root + "/" + rel
     }
 
-    private func forwardSnapshot(_ file: LedgerFile, _ tally: inout ResourceTally) throws {
+    private func forwardSnapshot(_ file: LedgerFile, _ tally: inout ResourceTally, skipSupersedeCheck: Bool = false) throws {
         let previous = try buffer.latestApplied(like: file)
-        if let previous, previous.snapshot > file.snapshot {
+        if let previous, previous.snapshot > file.snapshot, !skipSupersedeCheck {
             try store.recordWithoutApplying(try request(for: file, mode: .snapshot))
             try buffer.markSuperseded(file, by: previous)
             logger.info("\(file.path): superseded, the newer snapshot \(previous.path) was already applied")

@@ -142,7 +142,11 @@ public final class Buffer: @unchecked Sendable {
             let content = try read(sink)
 
             if let existing = try db.scalar("SELECT id FROM files WHERE path = ? AND sha256 = ?", [.text(file.relativePath), .text(content.sha256)])?.integer {
-                throw Unchanged(id: existing)
+                let latest = try db.scalar("SELECT max(id) FROM files WHERE path = ? AND id <> ?", [.text(file.relativePath), .integer(id)])?.integer
+                guard latest != existing else { throw Unchanged(id: existing) }
+                // The file went back to an earlier content: that is a change. The old ledger row of
+                // that content makes way for this version (the key is path and checksum).
+                try forget(existing)
             }
             let warnings = try dropDuplicateKeys(table: table, fileId: id, path: file.relativePath)
             let systems = try db.query("SELECT DISTINCT SourceSystem FROM \(table) WHERE file_id = ? ORDER BY 1", [.integer(id)]).compactMap { $0.first?.text }
@@ -188,7 +192,9 @@ public final class Buffer: @unchecked Sendable {
         let now = Timestamp.now()
         return try db.transaction {
             if let id = try db.scalar("SELECT id FROM files WHERE path = ? AND sha256 = ?", [.text(path), .text(sha256)])?.integer {
-                return id
+                let latest = try db.scalar("SELECT max(id) FROM files WHERE path = ?", [.text(path)])?.integer
+                if latest == id { return id }
+                try forget(id)  // an earlier content came back: a new version
             }
             let message = error?.description ?? reason
             try db.run("""
@@ -210,6 +216,15 @@ public final class Buffer: @unchecked Sendable {
                 """, [.text(now), .integer(id), .text(path), .integer(id)])
             return id
         }
+    }
+
+    /// Removes a version from the ledger, with its staged rows; its errors stay, unlinked.
+    func forget(_ id: Int64) throws {
+        if let resource = try file(id: id)?.resource {
+            try db.run("DELETE FROM \(BufferSchema.rowsTable(resource)) WHERE file_id = ?", [.integer(id)])
+        }
+        try db.run("UPDATE errors SET file_id = NULL WHERE file_id = ?", [.integer(id)])
+        try db.run("DELETE FROM files WHERE id = ?", [.integer(id)])
     }
 
     func logError(fileId: Int64?, phase: String, message: String) throws {
@@ -348,10 +363,7 @@ public final class Buffer: @unchecked Sendable {
             let staged = try db.scalar("SELECT count(*) FROM \(BufferSchema.rowsTable(f.resource!)) WHERE file_id = ?", [.integer(id)])?.integer ?? 0
             if staged == 0 && f.stagedAt == nil {
                 // Bad input: forget this version so that the next scan reads the file again.
-                try db.transaction {
-                    try db.run("DELETE FROM errors WHERE file_id = ?", [.integer(id)])
-                    try db.run("DELETE FROM files WHERE id = ?", [.integer(id)])
-                }
+                try db.transaction { try forget(id) }
                 return .needsRestage(f)
             }
             try db.run("UPDATE files SET state = 'staged', updated_at = ?, last_error = NULL WHERE id = ?", [.text(Timestamp.now()), .integer(id)])

@@ -49,7 +49,8 @@ public struct NaturalKey: Sendable, Hashable {
 
 /// What applying one file did to the LMS-DS.
 public struct ApplyResult: Sendable, Equatable {
-    /// `ProcessedFiles` already had this file with this checksum: nothing was changed.
+    /// `ProcessedFiles` already had this file with this checksum: nothing was changed
+    /// (`waitingLines` still tells which rows lack parents, so a crash does not lose them).
     public var alreadyApplied = false
     public var inserted = 0
     /// Rows changed, restored ones included.
@@ -94,6 +95,8 @@ public protocol LMSDataStore: AnyObject, Sendable {
     /// Applies the engine's schema scripts that the journal does not list yet.
     func migrate() throws
     func apply(_ request: ApplyRequest, rows: RowStream) throws -> ApplyResult
+    /// `ProcessedFiles` has this file with this checksum (or, written by the upstream loader, with none).
+    func isApplied(fullPath: String, checksum: String) throws -> Bool
     /// Records a file in `ProcessedFiles` without merging it (a superseded snapshot), so that the
     /// upstream loader, sharing the database, does not apply the stale file either.
     func recordWithoutApplying(_ request: ApplyRequest) throws

@@ -54,19 +54,24 @@ public final class SQLiteStore: LMSDataStore, @unchecked Sendable {
     }
 
     private func alreadyApplied(_ request: ApplyRequest) throws -> Bool {
-        guard let row = try db.query("SELECT Checksum FROM ProcessedFiles WHERE FullPath = ?", [.text(request.fullPath)]).first else { return false }
-        // A row without checksum was written by the upstream loader, which never reads a recorded
-        // file again; the agent honours that, so that the two can take turns on one database.
-        guard let recorded = row[0].text else { return true }
-        return recorded == request.checksum
+        try isApplied(fullPath: request.fullPath, checksum: request.checksum)
+    }
+
+    public func isApplied(fullPath: String, checksum: String) throws -> Bool {
+        do {
+            guard let row = try db.query("SELECT Checksum FROM ProcessedFiles WHERE FullPath = ?", [.text(fullPath)]).first else { return false }
+            // A row without checksum was written by the upstream loader, which never reads a recorded
+            // file again; the agent honours that, so that the two can take turns on one database.
+            guard let recorded = row[0].text else { return true }
+            return recorded == checksum
+        } catch let e as SQLiteError {
+            throw e.isBusy ? StoreError.unavailable(e.description) : StoreError.rejected(e.description)
+        }
     }
 
     private func applyInTransaction(_ request: ApplyRequest, rows: RowStream) throws -> ApplyResult {
         var result = ApplyResult()
-        if request.mode == .snapshot, try alreadyApplied(request) {
-            result.alreadyApplied = true
-            return result
-        }
+        let applied = request.mode == .snapshot ? try alreadyApplied(request) : false
         let now = Timestamp.now()
         let merge = MergeSQL(schema: request.schema, dialect: dialect, present: request.presentColumns)
         for s in merge.createStaging { try db.execute(s) }
@@ -100,6 +105,11 @@ public final class SQLiteStore: LMSDataStore, @unchecked Sendable {
         for s in merge.resolveParents { try db.execute(s) }
         if let s = merge.markOrphans { try db.execute(s) }
         result.waitingLines = try db.query(merge.selectOrphanLines).compactMap { $0[0].integer.map { Int($0) } }
+        if applied {
+            // Committed before a crash: change nothing, but say which rows were left waiting.
+            result.alreadyApplied = true
+            return result
+        }
         try db.execute(merge.resolveExisting)
         result.restored = Int(try db.scalar(merge.countRestored)?.integer ?? 0)
         result.updated = try db.run(merge.update)
