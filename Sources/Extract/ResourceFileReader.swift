@@ -13,19 +13,19 @@ public struct ResourceRow: Sendable, Equatable {
 ///
 /// The header must name every required column of the schema and no unknown column; every row
 /// must have as many fields as the header, and every value must fit its column's type.
-public struct ResourceFileReader<Source: ByteChunkSource> {
+public struct ResourceFileReader {
     public let schema: ResourceSchema
     public let path: String
     /// For each schema column, whether the file's header has it (absent columns are left untouched
     /// on update, like upstream).
     public private(set) var present: [Bool]
-    private var reader: CSVReader<Source>
+    private var reader: CSVReader
     /// For each file field, the schema column it feeds.
     private var fieldToColumn: [Int] = []
     public private(set) var rowCount = 0
 
     /// Reads the header. Throws `ExtractError` for an empty file or a header that does not fit.
-    public init(source: Source, path: String, schema: ResourceSchema) throws {
+    public init(source: any ByteChunkSource, path: String, schema: ResourceSchema) throws {
         self.schema = schema
         self.path = path
         self.present = Array(repeating: false, count: schema.columns.count)
@@ -81,7 +81,8 @@ public struct ResourceFileReader<Source: ByteChunkSource> {
         }
         switch column.type {
         case .text(let maxLength):
-            if raw.unicodeScalars.count > maxLength {
+            // Scalars never outnumber bytes: count them only when the bytes could be too many.
+            if raw.utf8.count > maxLength, raw.unicodeScalars.count > maxLength {
                 throw ExtractError(path: path, line: line, column: column.name,
                                    message: "value is \(raw.unicodeScalars.count) characters long; the limit is \(maxLength)")
             }

@@ -8,49 +8,81 @@ public enum Values {
     /// Accepts `YYYY-MM-DD`, `YYYY-MM-DD[ T]HH:MM[:SS[.ffffff]]` with an optional `Z` or `±HH[:]MM`,
     /// repeated blanks, and US `M/D/YYYY[ H:MM[:SS]]` (day first only when the first number exceeds 12).
     public static func dateTime(_ text: String, zone: ZoneHandling = .toUTC) -> String? {
-        var s = Substring(text.trimmingSpaces)
-        guard !s.isEmpty else { return nil }
+        var text = text
+        return text.withUTF8 { parseDateTime(Cursor(bytes: $0), zone: zone) }
+    }
+
+    /// A position in a value's UTF-8 bytes (parsing bytes, not Characters, keeps staging fast).
+    struct Cursor {
+        let bytes: UnsafeBufferPointer<UInt8>
+        var i = 0
+        var end: Int
+        init(bytes: UnsafeBufferPointer<UInt8>) {
+            self.bytes = bytes
+            end = bytes.count
+            while i < end, bytes[i] == 0x20 || bytes[i] == 0x09 { i += 1 }
+            while end > i, bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09 { end -= 1 }
+        }
+        var atEnd: Bool { i >= end }
+        var peek: UInt8? { i < end ? bytes[i] : nil }
+        mutating func skip(_ b: UInt8) -> Bool {
+            if peek == b { i += 1; return true }
+            return false
+        }
+        mutating func int(min: Int, max: Int) -> Int? {
+            var n = 0, count = 0
+            while count < max, let c = peek, c >= 0x30, c <= 0x39 { n = n * 10 + Int(c - 0x30); count += 1; i += 1 }
+            return count >= min ? n : nil
+        }
+    }
+
+    static func parseDateTime(_ start: Cursor, zone: ZoneHandling) -> String? {
+        var s = start
+        guard !s.atEnd, let first = s.int(min: 1, max: 4) else { return nil }
         var y = 0, mo = 0, d = 0
-        guard let datePart = readDate(&s, &y, &mo, &d) else { return nil }
-        _ = datePart
+        if s.skip(UInt8(ascii: "-")) {
+            // ISO: YYYY-MM-DD
+            guard let m = s.int(min: 1, max: 2), s.skip(UInt8(ascii: "-")), let dd = s.int(min: 1, max: 2) else { return nil }
+            y = first; mo = m; d = dd
+        } else if s.skip(UInt8(ascii: "/")) {
+            // US: M/D/YYYY, or D/M/YYYY when the first number cannot be a month.
+            guard let second = s.int(min: 1, max: 2), s.skip(UInt8(ascii: "/")), let year = s.int(min: 4, max: 4) else { return nil }
+            y = year
+            if first > 12 { d = first; mo = second } else { mo = first; d = second }
+        } else {
+            return nil
+        }
+        guard y >= 1, (1...12).contains(mo), d >= 1, d <= daysIn(month: mo, year: y) else { return nil }
+
         var h = 0, mi = 0, sec = 0
-        var fraction = ""
+        var fraction: [UInt8] = []
         var offsetMinutes = 0
         // Separator between date and time: 'T' or blanks.
-        let hadSeparator: Bool
-        if s.first == "T" || s.first == "t" { s.removeFirst(); hadSeparator = true } else {
-            let before = s.count
-            while s.first == " " { s.removeFirst() }
-            hadSeparator = s.count != before
-        }
-        if !s.isEmpty {
-            guard hadSeparator, let hh = readInt(&s, min: 1, max: 2), s.first == ":" else { return nil }
-            s.removeFirst()
-            guard let mm = readInt(&s, min: 2, max: 2) else { return nil }
+        var hadSeparator = s.skip(UInt8(ascii: "T")) || s.skip(UInt8(ascii: "t"))
+        if !hadSeparator { while s.skip(0x20) { hadSeparator = true } }
+        if !s.atEnd {
+            guard hadSeparator, let hh = s.int(min: 1, max: 2), s.skip(UInt8(ascii: ":")), let mm = s.int(min: 2, max: 2) else { return nil }
             h = hh; mi = mm
-            if s.first == ":" {
-                s.removeFirst()
-                guard let ss = readInt(&s, min: 2, max: 2) else { return nil }
+            if s.skip(UInt8(ascii: ":")) {
+                guard let ss = s.int(min: 2, max: 2) else { return nil }
                 sec = ss
-                if s.first == "." {
-                    s.removeFirst()
-                    var digits = ""
-                    while let c = s.first, c.isASCII, c.isNumber { digits.append(c); s.removeFirst() }
-                    guard !digits.isEmpty, digits.count <= 9 else { return nil }
-                    fraction = String(digits.prefix(6))
+                if s.skip(UInt8(ascii: ".")) {
+                    var count = 0
+                    while let c = s.peek, c >= 0x30, c <= 0x39 { if count < 6 { fraction.append(c) }; count += 1; s.i += 1 }
+                    guard count > 0, count <= 9 else { return nil }
                 }
             }
-            while s.first == " " { s.removeFirst() }
-            if s.first == "Z" || s.first == "z" {
-                s.removeFirst()
-            } else if s.first == "+" || s.first == "-" {
-                let sign = s.removeFirst() == "-" ? -1 : 1
-                guard let oh = readInt(&s, min: 2, max: 2) else { return nil }
-                if s.first == ":" { s.removeFirst() }
-                guard let om = readInt(&s, min: 2, max: 2), oh <= 14, om < 60 else { return nil }
+            while s.skip(0x20) {}
+            if s.skip(UInt8(ascii: "Z")) || s.skip(UInt8(ascii: "z")) {
+            } else if let c = s.peek, c == UInt8(ascii: "+") || c == UInt8(ascii: "-") {
+                s.i += 1
+                let sign = c == UInt8(ascii: "-") ? -1 : 1
+                guard let oh = s.int(min: 2, max: 2) else { return nil }
+                _ = s.skip(UInt8(ascii: ":"))
+                guard let om = s.int(min: 2, max: 2), oh <= 14, om < 60 else { return nil }
                 offsetMinutes = sign * (oh * 60 + om)
             }
-            guard s.isEmpty else { return nil }
+            guard s.atEnd else { return nil }
         }
         guard h < 24, mi < 60, sec < 60 else { return nil }
         if offsetMinutes != 0 && zone == .toUTC {
@@ -61,10 +93,22 @@ public enum Values {
             (y, mo, d) = civilFromDays(days)
             h = minutes / 60; mi = minutes % 60
         }
-        while fraction.hasSuffix("0") { fraction.removeLast() }
-        var out = "\(pad(y, 4))-\(pad(mo, 2))-\(pad(d, 2)) \(pad(h, 2)):\(pad(mi, 2)):\(pad(sec, 2))"
-        if !fraction.isEmpty { out += "." + fraction.padding(toLength: 6) }
-        return out
+        while fraction.last == 0x30 { fraction.removeLast() }
+        var out = [UInt8]()
+        out.reserveCapacity(26)
+        func put(_ n: Int, _ width: Int) {
+            var divisor = width == 4 ? 1000 : 10
+            while divisor > 0 { out.append(UInt8(0x30 + n / divisor % 10)); divisor /= 10 }
+        }
+        guard y <= 9999 else { return nil }
+        put(y, 4); out.append(0x2D); put(mo, 2); out.append(0x2D); put(d, 2); out.append(0x20)
+        put(h, 2); out.append(0x3A); put(mi, 2); out.append(0x3A); put(sec, 2)
+        if !fraction.isEmpty {
+            out.append(0x2E)
+            out.append(contentsOf: fraction)
+            for _ in fraction.count..<6 { out.append(0x30) }
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// A date; any time part is dropped (the target column is a DATE). A value with a zone is first
@@ -89,38 +133,6 @@ public enum Values {
     }
 
     // MARK: - helpers
-
-    private static func readDate(_ s: inout Substring, _ y: inout Int, _ mo: inout Int, _ d: inout Int) -> Bool? {
-        guard let first = readInt(&s, min: 1, max: 4) else { return nil }
-        if s.first == "-" {
-            // ISO: YYYY-MM-DD
-            s.removeFirst()
-            guard let m = readInt(&s, min: 1, max: 2), s.first == "-" else { return nil }
-            s.removeFirst()
-            guard let dd = readInt(&s, min: 1, max: 2) else { return nil }
-            y = first; mo = m; d = dd
-        } else if s.first == "/" {
-            // US: M/D/YYYY, or D/M/YYYY when the first number cannot be a month.
-            s.removeFirst()
-            guard let second = readInt(&s, min: 1, max: 2), s.first == "/" else { return nil }
-            s.removeFirst()
-            guard let year = readInt(&s, min: 4, max: 4) else { return nil }
-            y = year
-            if first > 12 { d = first; mo = second } else { mo = first; d = second }
-        } else {
-            return nil
-        }
-        guard y >= 1, (1...12).contains(mo), d >= 1, d <= daysIn(month: mo, year: y) else { return nil }
-        return true
-    }
-
-    private static func readInt(_ s: inout Substring, min: Int, max: Int) -> Int? {
-        var n = 0, count = 0
-        while let c = s.first, let v = c.asciiDigit, count < max {
-            n = n * 10 + v; count += 1; s.removeFirst()
-        }
-        return count >= min ? n : nil
-    }
 
     static func daysIn(month: Int, year: Int) -> Int {
         switch month {
@@ -152,10 +164,6 @@ public enum Values {
         return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
     }
 
-    private static func pad(_ n: Int, _ width: Int) -> String {
-        let s = String(n)
-        return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
-    }
 }
 
 extension Character {

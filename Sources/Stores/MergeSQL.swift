@@ -46,7 +46,9 @@ public struct MergeSQL: Sendable {
         cols += schema.columns.map { "\($0.name) \(dialect.stagingType($0.type))" }
         cols += foreignKeys.map { "\($0) \(dialect.integerType)" }
         cols += ["ExistingId \(dialect.integerType)", "Orphan \(dialect.integerType) NOT NULL DEFAULT 0"]
-        var s = [dialect.createTempTable(staging, columns: cols.joined(separator: ", "))]
+        var s = [dialect.createTempTable(staging, columns: cols.joined(separator: ", ")),
+                 // "Is this row in the file?" is asked once per row of the scope: index it.
+                 dialect.createTempIndex("\(staging)_key", on: staging, columns: "SourceSystemIdentifier, SourceSystem")]
         if schema.resource == .assignments {
             s.append(dialect.createTempTable(MergeSQL.submissionTypeStaging,
                                              columns: "SourceSystemIdentifier \(dialect.stagingType(.text(maxLength: 255))), SourceSystem \(dialect.stagingType(.text(maxLength: 255))), SubmissionType \(dialect.stagingType(.text(maxLength: 60)))"))
@@ -111,7 +113,8 @@ public struct MergeSQL: Sendable {
     /// Fix of upstream D2, D3, D17: a row is updated when any value differs (not only
     /// LastModifiedDate), a returning row is restored, and parent links follow the file.
     public var update: String {
-        let cols = copiedColumns + foreignKeys
+        // The natural key is equal by the join; the rest is compared and copied.
+        let cols = copiedColumns.filter { !ResourceSchema.naturalKey.contains($0) } + foreignKeys
         let set = (cols.map { "\($0) = s.\($0)" } + ["DeletedAt = NULL"]).joined(separator: ", ")
         let differs = (cols.map { dialect.distinct("t.\($0)", "s.\($0)") } + ["t.DeletedAt IS NOT NULL"]).joined(separator: " OR ")
         return """
@@ -161,9 +164,10 @@ public struct MergeSQL: Sendable {
                  WHERE x.SourceSystemIdentifier = \(p(3)) AND x.SourceSystem = \(p(2)))
                 """, parameters: [now, sourceSystem, assignment])
         case .previousSnapshot:
+            // Driven by the (few) dropped keys, not by a scan of the whole table.
             return Bound(sql: head + """
-                 AND EXISTS (SELECT 1 FROM \(MergeSQL.droppedKeyStaging) d
-                 WHERE d.SourceSystemIdentifier = t.SourceSystemIdentifier AND d.SourceSystem = t.SourceSystem)
+                 AND t.\(schema.identity) IN (SELECT x.\(schema.identity) FROM \(target) x JOIN \(MergeSQL.droppedKeyStaging) d
+                 ON d.SourceSystemIdentifier = x.SourceSystemIdentifier AND d.SourceSystem = x.SourceSystem)
                 """, parameters: [now, sourceSystem])
         }
     }

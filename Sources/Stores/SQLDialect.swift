@@ -11,6 +11,8 @@ public protocol SQLDialect: Sendable {
     var integerType: String { get }
     /// `CREATE TEMP TABLE ...` prefix for a session-local staging table.
     func createTempTable(_ name: String, columns: String) -> String
+    /// An index on a session-local staging table.
+    func createTempIndex(_ name: String, on table: String, columns: String) -> String
     /// The n-th (1-based) bind parameter.
     func parameter(_ n: Int) -> String
     /// A subquery returning one row: `SELECT ... LIMIT 1` or `SELECT TOP 1 ...`.
@@ -24,6 +26,9 @@ public struct SQLiteDialect: SQLDialect {
     public func stagingType(_ type: ColumnType) -> String { type == .integer ? "INTEGER" : "TEXT" }
     public var integerType: String { "INTEGER" }
     public func createTempTable(_ name: String, columns: String) -> String { "CREATE TEMP TABLE IF NOT EXISTS \(name) (\(columns))" }
+    public func createTempIndex(_ name: String, on table: String, columns: String) -> String {
+        "CREATE INDEX IF NOT EXISTS \(name) ON \(table) (\(columns))"
+    }
     public func parameter(_ n: Int) -> String { "?\(n)" }
     public func selectFirst(_ columns: String, rest: String) -> String { "SELECT \(columns) \(rest) LIMIT 1" }
 }

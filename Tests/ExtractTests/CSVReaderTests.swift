@@ -481,22 +481,24 @@ struct FileChunkReaderTests {
         for i in 0..<3000 { bytes += Array("\(i),\"name \(i), \"\"q\"\"\"\r\n".utf8) }
         let file = try TempFile(bytes)
         defer { file.remove() }
-        var reader = CSVReader(source: try FileChunkReader(path: file.path, chunkSize: chunkSize), path: file.path)
+        let source = try FileChunkReader(path: file.path, chunkSize: chunkSize)
+        var reader = CSVReader(source: source, path: file.path)
         var count = 0
         while try reader.next() != nil { count += 1 }
         #expect(count == 3001)
-        #expect(reader.source.bytesRead == bytes.count)
+        #expect(source.bytesRead == bytes.count)
         let expected = try sha256sum(file.path)
         #expect(expected.count == 64)
-        #expect(reader.source.finalizeChecksum() == expected)
+        #expect(source.finalizeChecksum() == expected)
     }
 
     @Test func checksumOfAFileWithoutFinalNewline() throws {
         let file = try TempFile("a,b\n1,2")
         defer { file.remove() }
-        var reader = CSVReader(source: try FileChunkReader(path: file.path, chunkSize: 3), path: file.path)
+        let source = try FileChunkReader(path: file.path, chunkSize: 3)
+        var reader = CSVReader(source: source, path: file.path)
         while try reader.next() != nil {}
-        #expect(reader.source.finalizeChecksum() == (try sha256sum(file.path)))
+        #expect(source.finalizeChecksum() == (try sha256sum(file.path)))
     }
 
     @Test func sha256HexHelper() {
