@@ -56,6 +56,10 @@ public struct Forwarder {
     /// Forwards everything pending. Throws `StoreError.unavailable` when the LMS-DS cannot be
     /// reached; what was not forwarded stays pending.
     public func forwardPending() throws -> ForwardReport {
+        try buffer.batch { try forwardPendingInBatch() }
+    }
+
+    private func forwardPendingInBatch() throws -> ForwardReport {
         var report = ForwardReport()
         try recoverCommitted(into: &report)
         // New snapshots before waiting rows of the same resource: a newer snapshot replaces them.
@@ -86,6 +90,7 @@ public struct Forwarder {
                 try? buffer.noteAttemptFailed(file, error: message)
                 throw StoreError.unavailable(message)
             }
+            try buffer.batchTick()
         }
         return report
     }

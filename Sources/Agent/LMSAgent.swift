@@ -103,6 +103,7 @@ public final class LMSAgent {
     public func scanAndStage() throws -> StageReport {
         var report = StageReport()
         let stager = Stager(root: root, buffer: buffer, logger: logger)
+        try buffer.batch {
         for candidate in try Scanner.scan(root: root) {
             guard case .file = candidate.classification else {
                 if case .ignored(let why) = candidate.classification { logger.debug("ignored \(candidate.relativePath): \(why)") }
@@ -125,6 +126,8 @@ public final class LMSAgent {
                 report.changing += 1
                 logger.warning("\(candidate.relativePath) kept changing while it was read; it is left for the next pass")
             }
+            try buffer.batchTick()
+        }
         }
         return report
     }

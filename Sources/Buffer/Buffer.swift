@@ -96,6 +96,51 @@ public final class Buffer: @unchecked Sendable {
         }
     }
 
+    // MARK: batches
+
+    private var batchStarted: Double? = nil
+    private var batchUnits = 0
+
+    /// Groups many per-file units of work into fewer commits (fsyncs). Each unit stays atomic (a
+    /// savepoint); what a crash takes back from an open batch is safe to lose: unstaged files are
+    /// read again from the extract, and files applied to the LMS-DS but not yet marked are found in
+    /// its ProcessedFiles by the next pass. `body` may call `batchTick()` after each unit.
+    public func batch<T>(_ body: () throws -> T) throws -> T {
+        guard batchStarted == nil else { return try body() }
+        try db.run("BEGIN IMMEDIATE")
+        batchStarted = Buffer.monotonicSeconds()
+        batchUnits = 0
+        defer { batchStarted = nil }
+        do {
+            let result = try body()
+            try db.run("COMMIT")
+            return result
+        } catch {
+            // Units already done are kept: commit them, then report the error.
+            if db.inTransaction { _ = try? db.run("COMMIT") }
+            throw error
+        }
+    }
+
+    /// Commits the open batch when it holds many units or is more than a second old.
+    public func batchTick() throws {
+        guard let started = batchStarted else { return }
+        batchUnits += 1
+        let now = Buffer.monotonicSeconds()
+        if batchUnits >= 200 || now - started > 1.0 {
+            try db.run("COMMIT")
+            try db.run("BEGIN IMMEDIATE")
+            batchStarted = now
+            batchUnits = 0
+        }
+    }
+
+    static func monotonicSeconds() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+
     // MARK: meta
 
     public func meta(_ key: String) throws -> String? {

@@ -127,17 +127,28 @@ public final class SQLiteDatabase: @unchecked Sendable {
     }
 
     /// Runs `body` in a transaction: committed when it returns, rolled back when it throws.
+    /// Inside an open transaction it is a savepoint: all of `body` or none of it, committed with
+    /// the outer transaction.
     public func transaction<T>(immediate: Bool = true, _ body: () throws -> T) throws -> T {
-        try run(immediate ? "BEGIN IMMEDIATE" : "BEGIN")
+        let nested = sqlite3_get_autocommit(handle) == 0
+        try run(nested ? "SAVEPOINT unit" : (immediate ? "BEGIN IMMEDIATE" : "BEGIN"))
         do {
             let result = try body()
-            try run("COMMIT")
+            try run(nested ? "RELEASE unit" : "COMMIT")
             return result
         } catch {
-            _ = try? run("ROLLBACK")
+            if nested {
+                _ = try? run("ROLLBACK TO unit")
+                _ = try? run("RELEASE unit")
+            } else {
+                _ = try? run("ROLLBACK")
+            }
             throw error
         }
     }
+
+    /// True while a transaction is open on this connection.
+    public var inTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
 
     public var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
     public var changes: Int { Int(sqlite3_changes(handle)) }
