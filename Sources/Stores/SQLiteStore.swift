@@ -20,7 +20,6 @@ public final class SQLiteStore: LMSDataStore, @unchecked Sendable {
             // FULL: once a file is committed here, the buffer may forget it; it must survive power loss.
             try db.execute("PRAGMA synchronous = FULL")
             try db.execute("PRAGMA foreign_keys = ON")
-            try db.execute("PRAGMA temp_store = MEMORY")
         } catch {
             throw StoreError.unavailable("\(error)")
         }
