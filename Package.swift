@@ -16,18 +16,21 @@ let package = Package(
     targets: [
         // System-library shims: module maps only.
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CLibPQ", path: "Sources/CLibPQ", providers: [.apt(["libpq-dev"])]),
         .systemLibrary(name: "COpenSSLCrypto", path: "Sources/COpenSSLCrypto", providers: [.apt(["libssl-dev"])]),
 
         // A small, typed wrapper over the SQLite C API, shared by the buffer and the SQLite LMS-DS.
         .target(name: "SQLiteDB", dependencies: ["CSQLite"]),
+        // A small wrapper over libpq: bind parameters, multi-statement batches, COPY.
+        .target(name: "PostgresDB", dependencies: ["CLibPQ"]),
         // The extractor tree: paths, resource schemas, the streaming CSV reader and validation.
         .target(name: "Extract", dependencies: ["COpenSSLCrypto"]),
         // The local buffer: file ledger, staged rows, inspection queries.
         .target(name: "Buffer", dependencies: ["Extract", "SQLiteDB"]),
         // Target LMS data stores, their migrations and the generated merge SQL.
-        .target(name: "Stores", dependencies: ["Extract", "SQLiteDB", "LMSSQLScripts"]),
+        .target(name: "Stores", dependencies: ["Extract", "SQLiteDB", "PostgresDB", "LMSSQLScripts"]),
         // Versioned schema scripts, one folder per engine (top-level sql/ in the repository).
-        .target(name: "LMSSQLScripts", path: "sql", exclude: ["README.md"], resources: [.copy("sqlite")]),
+        .target(name: "LMSSQLScripts", path: "sql", exclude: ["README.md"], resources: [.copy("sqlite"), .copy("postgresql")]),
         // A deterministic generator of realistic extractor trees, for trying the tool and for benchmarks.
         .target(name: "SampleExtract", dependencies: ["Extract"]),
         // The pipeline: scan, stage, forward, and the commands' logic.

@@ -61,9 +61,9 @@ public struct MergeSQL: Sendable {
     }
 
     public var clearStaging: [String] {
-        var s = ["DELETE FROM \(staging)"]
-        if schema.resource == .assignments { s.append("DELETE FROM \(MergeSQL.submissionTypeStaging)") }
-        if schema.deleteScope == .previousSnapshot { s.append("DELETE FROM \(MergeSQL.droppedKeyStaging)") }
+        var s = [dialect.clear(staging)]
+        if schema.resource == .assignments { s.append(dialect.clear(MergeSQL.submissionTypeStaging)) }
+        if schema.deleteScope == .previousSnapshot { s.append(dialect.clear(MergeSQL.droppedKeyStaging)) }
         return s
     }
 
@@ -145,7 +145,7 @@ public struct MergeSQL: Sendable {
         let missing = """
             NOT EXISTS (SELECT 1 FROM \(staging) s WHERE s.SourceSystemIdentifier = t.SourceSystemIdentifier AND s.SourceSystem = t.SourceSystem)
             """
-        let head = "UPDATE \(target) AS t SET DeletedAt = \(p(1)) WHERE t.DeletedAt IS NULL AND t.SourceSystem = \(p(2)) AND \(missing)"
+        let head = "UPDATE \(target) AS t SET DeletedAt = \(dialect.timestampParameter(1)) WHERE t.DeletedAt IS NULL AND t.SourceSystem = \(p(2)) AND \(missing)"
         switch schema.deleteScope {
         case .sourceSystem:
             return Bound(sql: head, parameters: [now, sourceSystem])
@@ -187,10 +187,9 @@ public struct MergeSQL: Sendable {
 
     /// Insert new (assignment, type) pairs; `CreateDate` is the load time, as upstream.
     public var insertSubmissionTypes: String {
-        let p = dialect.parameter
         return """
             INSERT INTO \(submissionTypeTable) (AssignmentIdentifier, SubmissionType, CreateDate)
-            SELECT DISTINCT a.AssignmentIdentifier, st.SubmissionType, \(p(1)) FROM \(stagedTypes)
+            SELECT DISTINCT a.AssignmentIdentifier, st.SubmissionType, \(dialect.timestampParameter(1)) FROM \(stagedTypes)
             WHERE NOT EXISTS (SELECT 1 FROM \(submissionTypeTable) x WHERE x.AssignmentIdentifier = a.AssignmentIdentifier AND x.SubmissionType = st.SubmissionType)
             """
     }
@@ -205,9 +204,8 @@ public struct MergeSQL: Sendable {
     /// Fix of upstream D4: only the types of this file's assignments are deleted, and a deleted
     /// type keeps its first deletion time.
     public var deleteSubmissionTypes: String {
-        let p = dialect.parameter
         return """
-            UPDATE \(submissionTypeTable) AS x SET DeletedAt = \(p(1)) WHERE x.DeletedAt IS NULL
+            UPDATE \(submissionTypeTable) AS x SET DeletedAt = \(dialect.timestampParameter(1)) WHERE x.DeletedAt IS NULL
             AND x.AssignmentIdentifier IN (SELECT a.AssignmentIdentifier FROM \(staging) s JOIN \(target) a
                 ON a.SourceSystemIdentifier = s.SourceSystemIdentifier AND a.SourceSystem = s.SourceSystem WHERE s.Orphan = 0)
             AND NOT EXISTS (SELECT 1 FROM \(stagedTypes) WHERE a.AssignmentIdentifier = x.AssignmentIdentifier AND st.SubmissionType = x.SubmissionType)

@@ -15,6 +15,13 @@ public protocol SQLDialect: Sendable {
     func createTempIndex(_ name: String, on table: String, columns: String) -> String
     /// The n-th (1-based) bind parameter.
     func parameter(_ n: Int) -> String
+    /// A bind parameter holding a timestamp, where the engine cannot infer the type from context.
+    func timestampParameter(_ n: Int) -> String
+    /// Empties a staging table.
+    func clear(_ table: String) -> String
+    /// Records a file in ProcessedFiles, replacing an older record of the same path.
+    /// Parameters: 1 FullPath, 2 ResourceName, 3 NumberOfRows, 4 UploadDateTime, 5 Checksum.
+    var upsertProcessedFile: String { get }
     /// A subquery returning one row: `SELECT ... LIMIT 1` or `SELECT TOP 1 ...`.
     func selectFirst(_ columns: String, rest: String) -> String
 }
@@ -30,5 +37,47 @@ public struct SQLiteDialect: SQLDialect {
         "CREATE INDEX IF NOT EXISTS \(name) ON \(table) (\(columns))"
     }
     public func parameter(_ n: Int) -> String { "?\(n)" }
+    public func timestampParameter(_ n: Int) -> String { "?\(n)" }
+    public func clear(_ table: String) -> String { "DELETE FROM \(table)" }
+    public var upsertProcessedFile: String {
+        """
+        INSERT INTO ProcessedFiles (FullPath, ResourceName, NumberOfRows, UploadDateTime, Checksum) VALUES (?1, ?2, ?3, ?4, ?5)
+        ON CONFLICT (FullPath) DO UPDATE SET ResourceName = excluded.ResourceName, NumberOfRows = excluded.NumberOfRows,
+            UploadDateTime = excluded.UploadDateTime, Checksum = excluded.Checksum
+        """
+    }
+    public func selectFirst(_ columns: String, rest: String) -> String { "SELECT \(columns) \(rest) LIMIT 1" }
+}
+
+/// PostgreSQL: the upstream lower-case names (unquoted identifiers fold), `IS DISTINCT FROM`,
+/// typed session-local staging tables.
+public struct PostgresDialect: SQLDialect {
+    public init() {}
+    public func table(_ name: String) -> String { "lms.\(name)" }
+    public func distinct(_ a: String, _ b: String) -> String { "\(a) IS DISTINCT FROM \(b)" }
+    public func stagingType(_ type: ColumnType) -> String {
+        switch type {
+        case .text, .truncatedText, .submissionTypes: return "TEXT"
+        case .dateTime, .wallClockDateTime: return "TIMESTAMP"
+        case .date: return "DATE"
+        case .integer: return "INT"
+        }
+    }
+    public var integerType: String { "INT" }
+    public func createTempTable(_ name: String, columns: String) -> String { "CREATE TEMP TABLE IF NOT EXISTS \(name) (\(columns))" }
+    public func createTempIndex(_ name: String, on table: String, columns: String) -> String {
+        "CREATE INDEX IF NOT EXISTS \(name) ON \(table) (\(columns))"
+    }
+    public func parameter(_ n: Int) -> String { "$\(n)" }
+    public func timestampParameter(_ n: Int) -> String { "CAST($\(n) AS TIMESTAMP)" }
+    public func clear(_ table: String) -> String { "TRUNCATE \(table)" }
+    public var upsertProcessedFile: String {
+        """
+        INSERT INTO lms.ProcessedFiles (FullPath, ResourceName, NumberOfRows, UploadDateTime, Checksum)
+        VALUES ($1, $2, CAST($3 AS INT), CAST($4 AS TIMESTAMP), $5)
+        ON CONFLICT (FullPath) DO UPDATE SET ResourceName = excluded.ResourceName, NumberOfRows = excluded.NumberOfRows,
+            UploadDateTime = excluded.UploadDateTime, Checksum = excluded.Checksum
+        """
+    }
     public func selectFirst(_ columns: String, rest: String) -> String { "SELECT \(columns) \(rest) LIMIT 1" }
 }

@@ -132,11 +132,8 @@ public final class SQLiteStore: LMSDataStore, @unchecked Sendable {
     }
 
     private func record(_ request: ApplyRequest, now: String) throws {
-        try db.run("""
-            INSERT INTO ProcessedFiles (FullPath, ResourceName, NumberOfRows, UploadDateTime, Checksum) VALUES (?, ?, ?, ?, ?)
-            ON CONFLICT (FullPath) DO UPDATE SET ResourceName = excluded.ResourceName, NumberOfRows = excluded.NumberOfRows,
-                UploadDateTime = excluded.UploadDateTime, Checksum = excluded.Checksum
-            """, [.text(request.fullPath), .text(request.schema.resource.rawValue), .integer(Int64(request.rowCount)), .text(now), .text(request.checksum)])
+        try db.run(dialect.upsertProcessedFile, [.text(request.fullPath), .text(request.schema.resource.rawValue),
+                                                 .integer(Int64(request.rowCount)), .text(now), .text(request.checksum)])
     }
 
     public func recordWithoutApplying(_ request: ApplyRequest) throws {

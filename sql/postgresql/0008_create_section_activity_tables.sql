@@ -1,0 +1,43 @@
+CREATE TABLE lms.LMSSectionActivity (
+    LMSSectionActivityIdentifier INT GENERATED ALWAYS AS IDENTITY,
+    SourceSystemIdentifier VARCHAR(255) NOT NULL,
+    SourceSystem VARCHAR(255) NOT NULL,
+    LMSUserIdentifier INT NOT NULL,
+    LMSSectionIdentifier INT NOT NULL,
+    ActivityType VARCHAR(60) NOT NULL,
+    ActivityDateTime TIMESTAMP NOT NULL,
+    ActivityStatus VARCHAR(60) NOT NULL,
+    ParentSourceSystemIdentifier VARCHAR(255) NULL,
+    ActivityTimeInMinutes INT NULL,
+    SourceCreateDate TIMESTAMP NULL,
+    SourceLastModifiedDate TIMESTAMP NULL,
+    DeletedAt TIMESTAMP NULL,
+    CreateDate TIMESTAMP NOT NULL DEFAULT now(),
+    LastModifiedDate TIMESTAMP NOT NULL DEFAULT now(),
+    CONSTRAINT LMSSectionActivity_PK PRIMARY KEY (LMSSectionActivityIdentifier),
+    CONSTRAINT LMSSectionActivity_UK_SourceSystem UNIQUE (SourceSystemIdentifier, SourceSystem),
+    CONSTRAINT FK_LMSSectionActivity_LMSSection FOREIGN KEY (LMSSectionIdentifier)
+        REFERENCES lms.LMSSection (LMSSectionIdentifier) ON DELETE CASCADE,
+    CONSTRAINT FK_LMSSectionActivity_LMSUser FOREIGN KEY (LMSUserIdentifier)
+        REFERENCES lms.LMSUser (LMSUserIdentifier) ON DELETE CASCADE
+);
+
+CREATE TABLE lms.stg_LMSSectionActivity (
+    StagingId INT GENERATED ALWAYS AS IDENTITY,
+    SourceSystemIdentifier VARCHAR(255) NOT NULL,
+    SourceSystem VARCHAR(255) NOT NULL,
+    LMSUserSourceSystemIdentifier VARCHAR(255) NOT NULL,
+    LMSSectionSourceSystemIdentifier VARCHAR(255) NOT NULL,
+    ActivityType VARCHAR(60) NOT NULL,
+    ActivityDateTime TIMESTAMP NOT NULL,
+    ActivityStatus VARCHAR(60) NOT NULL,
+    ParentSourceSystemIdentifier VARCHAR(255) NULL,
+    ActivityTimeInMinutes INT NULL,
+    SourceCreateDate TIMESTAMP NULL,
+    SourceLastModifiedDate TIMESTAMP NULL,
+    CreateDate TIMESTAMP NOT NULL,
+    LastModifiedDate TIMESTAMP NOT NULL,
+    CONSTRAINT stg_LMSSectionActivity_PK PRIMARY KEY (StagingId)
+);
+CREATE INDEX IX_stg_LMSSectionActivity_Natural_Key
+    ON lms.stg_LMSSectionActivity (SourceSystemIdentifier, SourceSystem, LastModifiedDate);
