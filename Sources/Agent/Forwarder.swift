@@ -106,6 +106,16 @@ public struct Forwarder {
         }
     }
 
+    /// A later snapshot of the file's scope that the LMS-DS already has, if any.
+    private func newerAppliedSnapshot(than file: LedgerFile, previous: LedgerFile?) throws -> String? {
+        if let previous, previous.snapshot > file.snapshot { return previous.path }
+        for path in try buffer.laterSnapshotPaths(like: file) {
+            let rel = ExtractFile(relativePath: path, resource: file.resource!, scope: file.scope, snapshot: "").upstreamRelativePath
+            if try store.processedRecord(fullPath: fullPath(relative: rel)) != .none { return path }
+        }
+        return nil
+    }
+
     public func request(for file: LedgerFile, mode: ApplyRequest.Mode, droppedKeys: [NaturalKey] = []) throws -> ApplyRequest {
         let schema = file.resource!.schema
         var deleteSystems = file.sourceSystems
@@ -125,16 +135,19 @@ public struct Forwarder {
 
     /// `ProcessedFiles.FullPath`: the absolute path, with `assignment=` in lower case as upstream writes it.
     func fullPath(of file: LedgerFile) -> String {
-        let rel = file.extractFile?.upstreamRelativePath ?? file.path
-        return root.hasSuffix("/") ? root + rel : root + "/" + rel
+        fullPath(relative: file.extractFile?.upstreamRelativePath ?? file.path)
+    }
+
+    func fullPath(relative rel: String) -> String {
+        root.hasSuffix("/") ? root + rel : root + "/" + rel
     }
 
     private func forwardSnapshot(_ file: LedgerFile, _ tally: inout ResourceTally, skipSupersedeCheck: Bool = false) throws {
         let previous = try buffer.latestApplied(like: file)
-        if let previous, previous.snapshot > file.snapshot, !skipSupersedeCheck {
+        if !skipSupersedeCheck, let newer = try newerAppliedSnapshot(than: file, previous: previous) {
             try store.recordWithoutApplying(try request(for: file, mode: .snapshot))
-            try buffer.markSuperseded(file, by: previous)
-            logger.info("\(file.path): superseded, the newer snapshot \(previous.path) was already applied")
+            try buffer.markSuperseded(file, by: newer)
+            logger.info("\(file.path): superseded, the newer snapshot \(newer) was already applied")
             tally.supersededFiles += 1
             return
         }

@@ -299,6 +299,16 @@ public final class Buffer: @unchecked Sendable {
                   order: "snapshot DESC, id DESC", limit: 1).first
     }
 
+    /// Paths of later snapshots of the same scope that the buffer has not seen applied (staged,
+    /// superseded, rejected, ...). The LMS-DS may have them all the same: a crash can separate its
+    /// commit from the buffer's record, and another loader may have applied them.
+    public func laterSnapshotPaths(like file: LedgerFile) throws -> [String] {
+        try db.query("""
+            SELECT DISTINCT path FROM files WHERE resource = ? AND scope = ? AND snapshot > ? AND state NOT IN ('forwarded', 'waiting')
+            ORDER BY path DESC
+            """, [SQLValue(file.resource?.rawValue), .text(file.scope.key), .text(file.snapshot)]).compactMap { $0[0].text }
+    }
+
     /// Streams a file's staged rows (only the waiting ones when `waitingOnly`) in line order.
     public func rows(of file: LedgerFile, waitingOnly: Bool = false, _ body: (ResourceRow) throws -> Void) throws {
         guard let resource = file.resource else { return }
@@ -365,11 +375,11 @@ public final class Buffer: @unchecked Sendable {
     }
 
     /// A newer snapshot of the scope was applied before this one: it is not applied.
-    public func markSuperseded(_ file: LedgerFile, by newer: LedgerFile) throws {
+    public func markSuperseded(_ file: LedgerFile, by newerPath: String) throws {
         let t = file.resource.map(BufferSchema.rowsTable)
         try db.transaction {
             try db.run("UPDATE files SET state = 'superseded', waiting_rows = 0, updated_at = ?, last_error = ? WHERE id = ?",
-                       [.text(Timestamp.now()), .text("the newer snapshot \(newer.path) (file \(newer.id)) was already applied"), .integer(file.id)])
+                       [.text(Timestamp.now()), .text("the newer snapshot \(newerPath) was already applied"), .integer(file.id)])
             if let t { try db.run("DELETE FROM \(t) WHERE file_id = ?", [.integer(file.id)]) }
         }
     }

@@ -80,6 +80,26 @@ public enum StoreError: Error, CustomStringConvertible, Sendable {
     }
 }
 
+/// A path's row in `ProcessedFiles`.
+public enum ProcessedRecord: Sendable, Equatable {
+    case none
+    /// Written by the upstream loader (no checksum); it never reads a recorded file again, and the
+    /// agent honours that, so that the two can take turns on one database.
+    case upstream
+    case checksum(String)
+}
+
+extension LMSDataStore {
+    /// `ProcessedFiles` has this file with this checksum, or recorded by the upstream loader.
+    public func isApplied(fullPath: String, checksum: String) throws -> Bool {
+        switch try processedRecord(fullPath: fullPath) {
+        case .none: return false
+        case .upstream: return true
+        case .checksum(let c): return c == checksum
+        }
+    }
+}
+
 /// Rows handed to a store: the store calls `body` once per row, inside its transaction.
 public typealias RowStream = ((ResourceRow) throws -> Void) throws -> Void
 
@@ -95,8 +115,8 @@ public protocol LMSDataStore: AnyObject, Sendable {
     /// Applies the engine's schema scripts that the journal does not list yet.
     func migrate() throws
     func apply(_ request: ApplyRequest, rows: RowStream) throws -> ApplyResult
-    /// `ProcessedFiles` has this file with this checksum (or, written by the upstream loader, with none).
-    func isApplied(fullPath: String, checksum: String) throws -> Bool
+    /// What `ProcessedFiles` records for a path.
+    func processedRecord(fullPath: String) throws -> ProcessedRecord
     /// Records a file in `ProcessedFiles` without merging it (a superseded snapshot), so that the
     /// upstream loader, sharing the database, does not apply the stale file either.
     func recordWithoutApplying(_ request: ApplyRequest) throws

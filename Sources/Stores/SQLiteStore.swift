@@ -56,13 +56,10 @@ public final class SQLiteStore: LMSDataStore, @unchecked Sendable {
         try isApplied(fullPath: request.fullPath, checksum: request.checksum)
     }
 
-    public func isApplied(fullPath: String, checksum: String) throws -> Bool {
+    public func processedRecord(fullPath: String) throws -> ProcessedRecord {
         do {
-            guard let row = try db.query("SELECT Checksum FROM ProcessedFiles WHERE FullPath = ?", [.text(fullPath)]).first else { return false }
-            // A row without checksum was written by the upstream loader, which never reads a recorded
-            // file again; the agent honours that, so that the two can take turns on one database.
-            guard let recorded = row[0].text else { return true }
-            return recorded == checksum
+            guard let row = try db.query("SELECT Checksum FROM ProcessedFiles WHERE FullPath = ?", [.text(fullPath)]).first else { return .none }
+            return row[0].text.map { .checksum($0) } ?? .upstream
         } catch let e as SQLiteError {
             throw e.isBusy ? StoreError.unavailable(e.description) : StoreError.rejected(e.description)
         }
