@@ -92,10 +92,14 @@ public final class LMSAgent {
             let path = settings.sqliteDatabasePath
             try? FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             store = try SQLiteStore(path: path, extraMigrations: settings.migrationsDir)
-        case .postgresql, .mssql:
-            throw AgentError.config("the \(settings.engine.rawValue) engine is not in this build yet; use --engine sqlite")
+        case .postgresql:
+            let pg = try PostgresStore(target: settings.postgresTarget, extraMigrations: settings.migrationsDir)
+            if migrate && settings.noMigrate { try pg.verifySchema() }
+            store = pg
+        case .mssql:
+            throw AgentError.config("the mssql engine is not in this build yet; use --engine postgresql or sqlite")
         }
-        if migrate { try store.migrate() }
+        if migrate && !settings.noMigrate { try store.migrate() }
         return store
     }
 

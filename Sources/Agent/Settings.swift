@@ -1,5 +1,6 @@
 import Extract
 import Foundation
+import Stores
 
 /// The LMS-DS engines.
 public enum Engine: String, Sendable, CaseIterable {
@@ -19,6 +20,9 @@ public struct CommandLineOptions: Sendable {
     public var logLevel: String?
     public var buffer: String?
     public var migrationsDir: String?
+    public var connectionString: String?
+    public var sslmode: String?
+    public var noMigrate = false
     public init() {}
 }
 
@@ -38,6 +42,11 @@ public struct Settings: Sendable {
     public var bufferPath: String?
     public var migrationsDir: String?
     public var stateDirectory: String
+    /// A `postgresql://` URI or conninfo string (may hold a password: never logged).
+    public var connectionString: String?
+    public var sslmode: String?
+    /// Do not run schema scripts (for accounts that may not run DDL).
+    public var noMigrate: Bool
 
     public static func resolve(_ cli: CommandLineOptions, environment: [String: String] = ProcessInfo.processInfo.environment,
                                dotEnvPath: String = ".env") throws -> Settings {
@@ -59,7 +68,8 @@ public struct Settings: Sendable {
         } else {
             // Upstream defaults to mssql; without a server there is nothing to connect to, so the
             // zero-setup default is the embedded SQLite LMS-DS.
-            engine = server == nil ? .sqlite : .mssql
+            engine = server == nil && pick(cli.connectionString, "DB_CONNECTION_STRING") == nil ? .sqlite
+                : (pick(cli.connectionString, "DB_CONNECTION_STRING") != nil ? .postgresql : .mssql)
         }
         var port: Int? = nil
         if let p = pick(cli.port, "DB_PORT") {
@@ -76,7 +86,10 @@ public struct Settings: Sendable {
             logLevel: pick(cli.logLevel, "LOG_LEVEL") ?? "INFO",
             bufferPath: pick(cli.buffer, "LMS_AGENT_BUFFER").map(Settings.absolute),
             migrationsDir: pick(cli.migrationsDir, "LMS_AGENT_MIGRATIONS_DIR"),
-            stateDirectory: state)
+            stateDirectory: state,
+            connectionString: pick(cli.connectionString, "DB_CONNECTION_STRING"),
+            sslmode: pick(cli.sslmode, "DB_SSLMODE"),
+            noMigrate: cli.noMigrate || ["true", "yes", "1", "on"].contains(env["LMS_AGENT_NO_MIGRATE"]?.lowercased() ?? ""))
     }
 
     /// systemd's `StateDirectory`, else `$XDG_STATE_HOME/lms-agent`, else `~/.local/state/lms-agent`.
@@ -109,6 +122,13 @@ public struct Settings: Sendable {
             throw AgentError.config("no buffer found in \(stateDirectory): name the extract with --csvpath (or CSV_PATH) or the buffer with --buffer")
         }
         throw AgentError.config("several buffers in \(stateDirectory) (\(names.joined(separator: ", "))): name one with --csvpath or --buffer")
+    }
+
+    /// The PostgreSQL connection: upstream options first; what is unset is left to libpq (`PG*`
+    /// variables, `~/.pgpass`, service files). Without --port, libpq uses PGPORT or 5432.
+    public var postgresTarget: PostgresTarget {
+        PostgresTarget(host: server, port: port, database: dbname, user: username,
+                       password: password, sslmode: sslmode, connectionString: connectionString)
     }
 
     /// The embedded LMS-DS file: `--dbname` (a path), else `lms-ds.sqlite` in the state directory.

@@ -38,6 +38,15 @@ struct CommonOptions: ParsableArguments {
     @Option(name: .customLong("migrations-dir"), help: "A folder of your own numbered .sql scripts, run after the shipped ones. Env: LMS_AGENT_MIGRATIONS_DIR.")
     var migrationsDir: String?
 
+    @Option(name: .customLong("connection-string"), help: "PostgreSQL URI or conninfo (postgresql://...). Env: DB_CONNECTION_STRING.")
+    var connectionString: String?
+
+    @Option(help: "PostgreSQL sslmode: disable, prefer, require, verify-ca, verify-full. Env: DB_SSLMODE.")
+    var sslmode: String?
+
+    @Flag(name: .customLong("no-migrate"), help: "Do not run schema scripts (for an account without DDL rights). Env: LMS_AGENT_NO_MIGRATE.")
+    var noMigrate = false
+
     func settings() throws -> Settings {
         var o = CommandLineOptions()
         o.csvPath = csvpath
@@ -51,6 +60,9 @@ struct CommonOptions: ParsableArguments {
         o.logLevel = logLevel
         o.buffer = buffer
         o.migrationsDir = migrationsDir
+        o.connectionString = connectionString
+        o.sslmode = sslmode
+        o.noMigrate = noMigrate
         return try Settings.resolve(o)
     }
 

@@ -50,9 +50,9 @@ struct BadInput: Sendable, CustomStringConvertible {
 
 @Suite("Bad input is held back with a precise error; the rest flows")
 struct BadInputTests {
-    @Test(arguments: BadInput.all)
-    func badFileIsRejected(_ bad: BadInput) throws {
-        let w = try World()
+    @Test(arguments: BadInput.all, TestEngine.available)
+    func badFileIsRejected(_ bad: BadInput, _ engine: TestEngine) throws {
+        let w = try World(engine: engine)
         try w.writeBase()
         try w.flush()
         let before = try w.dump()
@@ -92,9 +92,10 @@ struct BadInputTests {
         }
     }
 
-    @Test func tinyFilesAreNoDataNotErrors() throws {
+    @Test(arguments: TestEngine.available)
+    func tinyFilesAreNoDataNotErrors(_ engine: TestEngine) throws {
         // Extractors write a lone newline for a section without data (upstream ignores <= 4 bytes).
-        let w = try World()
+        let w = try World(engine: engine)
         try w.writeBase()
         try w.writeRaw("section=s1/attendance-events/2026-09-01-07-00-00.csv", "\n")
         let run = try w.flush()

@@ -3,6 +3,7 @@ import Buffer
 import Extract
 import Foundation
 import Logging
+import PostgresDB
 import SQLiteDB
 import Stores
 
@@ -13,23 +14,47 @@ final class World {
     let engine: TestEngine
     var logger: Logger
 
+    /// For PostgreSQL: a database of its own, dropped at the end.
+    let database: String
+
     init(engine: TestEngine = .sqlite) throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("lms-agent-test-\(UUID().uuidString)").path
+        let id = UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("lms-agent-test-\(id)").path
         root = dir + "/extract"
         self.engine = engine
+        database = "lms_test_" + id.prefix(16)
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
+        if engine == .postgresql {
+            try TestPostgres.admin().execute("CREATE DATABASE \(database)")
+        }
     }
 
-    deinit { try? FileManager.default.removeItem(atPath: dir) }
+    deinit {
+        try? FileManager.default.removeItem(atPath: dir)
+        if engine == .postgresql {
+            probe = nil
+            _ = try? TestPostgres.admin().execute("DROP DATABASE IF EXISTS \(database) WITH (FORCE)")
+        }
+    }
 
     var settings: Settings {
         var o = CommandLineOptions()
         o.csvPath = root
         o.buffer = dir + "/buffer.sqlite"
-        o.dbname = dir + "/lms-ds.sqlite"
         o.engine = engine.rawValue
-        return try! Settings.resolve(o, environment: ["HOME": dir], dotEnvPath: dir + "/.env")
+        var env = ["HOME": dir]
+        switch engine {
+        case .sqlite:
+            o.dbname = dir + "/lms-ds.sqlite"
+        case .postgresql:
+            o.server = TestPostgres.host
+            o.port = TestPostgres.port
+            o.username = TestPostgres.user
+            o.dbname = database
+            env["DB_PASSWORD"] = TestPostgres.password
+        }
+        return try! Settings.resolve(o, environment: env, dotEnvPath: dir + "/.env")
     }
 
     func agent(csvPath: Bool = true) throws -> LMSAgent {
@@ -71,30 +96,79 @@ final class World {
 
     // MARK: reading the LMS-DS
 
-    func store() throws -> SQLiteStore { try SQLiteStore(path: dir + "/lms-ds.sqlite") }
+    private var probe: (any LMSDataStore)?
+
+    /// The LMS-DS, opened once per world for reading.
+    func store() throws -> any LMSDataStore {
+        if let probe { return probe }
+        let s: any LMSDataStore
+        switch engine {
+        case .sqlite: s = try SQLiteStore(path: dir + "/lms-ds.sqlite")
+        case .postgresql: s = try PostgresStore(target: settings.postgresTarget)
+        }
+        probe = s
+        return s
+    }
+
+    /// A table's name in this engine (`LMSUser`, or `lms.LMSUser` on PostgreSQL).
+    func t(_ name: String) -> String { engine == .postgresql ? "lms.\(name)" : name }
+
+    /// Rows of a query as text (NULL as nil).
+    func query(_ sql: String) throws -> [[String?]] {
+        switch try store() {
+        case let s as SQLiteStore: return try s.query(sql).map { $0.map(\.text) }
+        case let p as PostgresStore: return try p.query(sql)
+        default: return []
+        }
+    }
+
+    /// Runs a statement on the LMS-DS (as the test's administrator).
+    func execute(_ sql: String) throws { _ = try query(sql) }
 
     /// `column` of every row of `table` by SourceSystemIdentifier, with "deleted" when DeletedAt is set.
     func snapshot(_ table: String, _ column: String = "LastModifiedDate") throws -> [String: String] {
-        let rows = try store().query("SELECT SourceSystemIdentifier, \(column), DeletedAt FROM \(table)")
         var out: [String: String] = [:]
-        for r in rows { out[r[0].text!] = (r[1].text ?? "NULL") + (r[2].text == nil ? "" : " deleted") }
+        for r in try query("SELECT SourceSystemIdentifier, \(column), DeletedAt FROM \(t(table))") {
+            out[r[0]!] = (r[1] ?? "NULL") + (r[2] == nil ? "" : " deleted")
+        }
         return out
     }
 
     func count(_ table: String, live: Bool = true) throws -> Int {
-        Int(try store().query("SELECT count(*) FROM \(table)\(live ? " WHERE DeletedAt IS NULL" : "")").first?.first?.integer ?? -1)
+        Int(try query("SELECT count(*) FROM \(t(table))\(live ? " WHERE DeletedAt IS NULL" : "")").first?.first.flatMap { $0 } ?? "-1") ?? -1
     }
 
-    func value(_ sql: String) throws -> String? { try store().query(sql).first?.first?.text }
+    func value(_ sql: String) throws -> String? { try query(sql).first?.first ?? nil }
 
     /// Every table's full contents, for "nothing changed" comparisons.
     func dump() throws -> [String] {
         let tables = Resource.allCases.map { $0.schema.table } + ["AssignmentSubmissionType", "ProcessedFiles"]
-        return try tables.flatMap { t in try store().query("SELECT * FROM \(t) ORDER BY 1, 2").map { "\(t): \($0.map { $0.text ?? "NULL" })" } }
+        return try tables.flatMap { name in try query("SELECT * FROM \(t(name)) ORDER BY 1, 2").map { "\(name): \($0.map { $0 ?? "NULL" })" } }
     }
 }
 
-enum TestEngine: String, CaseIterable, Sendable { case sqlite }
+enum TestEngine: String, CaseIterable, Sendable, CustomStringConvertible {
+    case sqlite, postgresql
+
+    /// The engines this run can test: PostgreSQL when scripts/start-postgres.sh's settings are set.
+    static var available: [TestEngine] { TestPostgres.configured ? [.sqlite, .postgresql] : [.sqlite] }
+    var description: String { rawValue }
+}
+
+/// The throwaway server of scripts/start-postgres.sh, from its LMS_AGENT_TEST_PG_* variables.
+enum TestPostgres {
+    static let env = ProcessInfo.processInfo.environment
+    static var configured: Bool { env["LMS_AGENT_TEST_PG_PORT"] != nil }
+    static var host: String { env["LMS_AGENT_TEST_PG_HOST"] ?? "127.0.0.1" }
+    static var port: String { env["LMS_AGENT_TEST_PG_PORT"] ?? "5432" }
+    static var user: String { env["LMS_AGENT_TEST_PG_USER"] ?? "postgres" }
+    static var password: String { env["LMS_AGENT_TEST_PG_PASSWORD"] ?? "" }
+
+    /// A connection to the maintenance database, for creating and dropping test databases.
+    static func admin() throws -> PostgresConnection {
+        try PostgresConnection(parameters: [("host", host), ("port", port), ("user", user), ("password", password), ("dbname", "postgres")])
+    }
+}
 
 func csvField(_ s: String) -> String {
     s.contains(",") || s.contains("\"") || s.contains("\n") ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s

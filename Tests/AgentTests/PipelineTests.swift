@@ -7,8 +7,9 @@ import Testing
 
 @Suite("flush, resume and the ledger")
 struct PipelineTests {
-    @Test func orphansWaitAndAreAppliedWhenTheirParentsArrive() throws {
-        let w = try World()
+    @Test(arguments: TestEngine.available)
+    func orphansWaitAndAreAppliedWhenTheirParentsArrive(_ engine: TestEngine) throws {
+        let w = try World(engine: engine)
         try w.writeBase()
         try w.write("section=s1/assignment=a1/submissions/2026-09-01-07-00-00.csv", .submissions,
                     [Row.submission("sub1", assignment: "a1", user: "u1"), Row.submission("sub9", assignment: "a1", user: "u9")])
@@ -31,8 +32,9 @@ struct PipelineTests {
         #expect(try w.buffer().waitingFiles().isEmpty)
     }
 
-    @Test func waitingRowsOfAnOlderSnapshotAreReplacedByANewerOne() throws {
-        let w = try World()
+    @Test(arguments: TestEngine.available)
+    func waitingRowsOfAnOlderSnapshotAreReplacedByANewerOne(_ engine: TestEngine) throws {
+        let w = try World(engine: engine)
         try w.writeBase()
         try w.write("section=s1/assignment=a1/submissions/2026-09-01-07-00-00.csv", .submissions,
                     [Row.submission("sub9", assignment: "a1", user: "u9")])
@@ -48,8 +50,9 @@ struct PipelineTests {
         #expect(states == [.superseded, .forwarded])
     }
 
-    @Test func anOlderSnapshotArrivingLateIsSuperseded() throws {
-        let w = try World()
+    @Test(arguments: TestEngine.available)
+    func anOlderSnapshotArrivingLateIsSuperseded(_ engine: TestEngine) throws {
+        let w = try World(engine: engine)
         try w.write("users/2026-09-05-06-00-00.csv", .users, [Row.user("u1", name: "New", modified: "2026-09-05 00:00:00")])
         try w.flush()
         try w.write("users/2026-09-04-06-00-00.csv", .users, [Row.user("u1", name: "Old"), Row.user("u2")])
@@ -58,13 +61,14 @@ struct PipelineTests {
         #expect(run.forward.byResource["users"]?.supersededFiles == 1)
         #expect(try w.snapshot("LMSUser", "Name") == ["u1": "New"])
         // Recorded, so that the upstream loader sharing this database does not apply it either.
-        #expect(try w.value("SELECT count(*) FROM ProcessedFiles WHERE FullPath LIKE '%2026-09-04-06-00-00.csv'") == "1")
+        #expect(try w.value("SELECT count(*) FROM \(w.t("ProcessedFiles")) WHERE FullPath LIKE '%2026-09-04-06-00-00.csv'") == "1")
         let old = try w.buffer().files(where: "path = 'users/2026-09-04-06-00-00.csv'")
         #expect(old.first?.state == .superseded)
     }
 
-    @Test func headerOnlyFiles() throws {
-        let w = try World()
+    @Test(arguments: TestEngine.available)
+    func headerOnlyFiles(_ engine: TestEngine) throws {
+        let w = try World(engine: engine)
         try w.writeBase()
         try w.write("section=s1/section-activities/2026-09-01-07-00-00.csv", .sectionActivities,
                     [Row.sectionActivity("act1", user: "u1", section: "s1")])
@@ -79,11 +83,12 @@ struct PipelineTests {
         #expect(run.exitCode == .success)
         #expect(try w.snapshot("LMSSectionActivity") == ["act1": "2026-09-01 08:00:00 deleted", "act2": "2026-09-01 08:00:00"])
         #expect(try w.count("LMSUser") == 4)
-        #expect(try w.value("SELECT NumberOfRows FROM ProcessedFiles WHERE FullPath LIKE '%users/2026-09-02-06-00-00.csv'") == "0")
+        #expect(try w.value("SELECT NumberOfRows FROM \(w.t("ProcessedFiles")) WHERE FullPath LIKE '%users/2026-09-02-06-00-00.csv'") == "0")
     }
 
-    @Test func twoFlushesInARowChangeNothing() throws {
-        let w = try World()
+    @Test(arguments: TestEngine.available)
+    func twoFlushesInARowChangeNothing(_ engine: TestEngine) throws {
+        let w = try World(engine: engine)
         try w.writeBase()
         try w.write("section=s1/assignment=a1/submissions/2026-09-01-07-00-00.csv", .submissions, [Row.submission("sub1", assignment: "a1", user: "u1")])
         try w.flush()
@@ -96,8 +101,9 @@ struct PipelineTests {
         #expect(try w.dump() == before)
     }
 
-    @Test func aRewrittenFileIsReloaded() throws {
-        let w = try World()
+    @Test(arguments: TestEngine.available)
+    func aRewrittenFileIsReloaded(_ engine: TestEngine) throws {
+        let w = try World(engine: engine)
         try w.writeBase()
         try w.flush()
         let path = "users/2026-09-01-06-00-00.csv"
@@ -109,11 +115,12 @@ struct PipelineTests {
         #expect(versions.map(\.state) == [.forwarded, .forwarded])
         #expect(Set(versions.map(\.sha256)).count == 2)
         // ProcessedFiles holds the new checksum.
-        #expect(try w.value("SELECT Checksum FROM ProcessedFiles WHERE FullPath LIKE '%\(path)'") == versions[1].sha256)
+        #expect(try w.value("SELECT Checksum FROM \(w.t("ProcessedFiles")) WHERE FullPath LIKE '%\(path)'") == versions[1].sha256)
     }
 
-    @Test func resumeWorksAfterTheExtractIsDeleted() throws {
-        let w = try World()
+    @Test(arguments: TestEngine.available)
+    func resumeWorksAfterTheExtractIsDeleted(_ engine: TestEngine) throws {
+        let w = try World(engine: engine)
         try w.writeBase()
         // Stage only (as if the LMS-DS had been down), then lose the extract.
         let report = try w.agent().scanAndStage()
@@ -123,25 +130,40 @@ struct PipelineTests {
         #expect(run.exitCode == .success)
         #expect(try w.count("LMSUser") == 4)
         #expect(try w.count("Assignment") == 2)
-        #expect(try w.value("SELECT FullPath FROM ProcessedFiles WHERE ResourceName = 'users'") == w.root + "/users/2026-09-01-06-00-00.csv")
+        #expect(try w.value("SELECT FullPath FROM \(w.t("ProcessedFiles")) WHERE ResourceName = 'users'") == w.root + "/users/2026-09-01-06-00-00.csv")
     }
 
-    @Test func anUnavailableTargetKeepsEverythingStaged() throws {
-        let w = try World()
+    @Test(arguments: TestEngine.available)
+    func anUnavailableTargetKeepsEverythingStaged(_ engine: TestEngine) throws {
+        let w = try World(engine: engine)
         try w.writeBase()
         var s = w.settings
-        // An LMS-DS path that cannot be opened.
-        s.dbname = "/proc/lms-ds.sqlite"
+        switch engine {
+        case .sqlite: s.dbname = "/proc/lms-ds.sqlite"  // a file that cannot be opened
+        case .postgresql: s.password = "not-the-password"  // authentication fails
+        }
         let run = try LMSAgent(settings: s, logger: w.logger, requireExtract: true).run(scan: true)
         #expect(run.exitCode == .targetUnavailable)
         #expect(run.pendingFiles == 6)
+        // The message says what failed, and never carries the password.
+        #expect(run.unavailable?.contains("not-the-password") == false)
+        if engine == .postgresql {
+            #expect(run.unavailable?.contains("password authentication failed") == true)
+            // An unreachable server is the same kind of outage.
+            var closed = w.settings
+            closed.port = 1
+            let again = try LMSAgent(settings: closed, logger: w.logger, requireExtract: true).run(scan: true)
+            #expect(again.exitCode == .targetUnavailable)
+            #expect(again.unavailable?.contains(TestPostgres.password) == false)
+        }
         let resumed = try w.resume()
         #expect(resumed.exitCode == .success)
         #expect(try w.count("LMSUserLMSSectionAssociation") == 8)
     }
 
-    @Test func aCrashAfterTheLMSDSCommitIsNotAppliedTwice() throws {
-        let w = try World()
+    @Test(arguments: TestEngine.available)
+    func aCrashAfterTheLMSDSCommitIsNotAppliedTwice(_ engine: TestEngine) throws {
+        let w = try World(engine: engine)
         try w.writeBase()
         let agent = try w.agent()
         _ = try agent.scanAndStage()
@@ -161,29 +183,31 @@ struct PipelineTests {
         #expect(try w.count("LMSUser", live: false) == 4)
     }
 
-    @Test func upstreamRecordedFilesAreNotReloaded() throws {
+    @Test(arguments: TestEngine.available)
+    func upstreamRecordedFilesAreNotReloaded(_ engine: TestEngine) throws {
         // The upstream loader records FullPath without a checksum; the agent honours its record.
-        let w = try World()
+        let w = try World(engine: engine)
         try w.writeBase()
-        let store = try w.agent().openStore()
-        _ = store
-        try SQLiteStoreProbe.execute(w, "INSERT INTO ProcessedFiles (FullPath, ResourceName, NumberOfRows) VALUES ('\(w.root)/users/2026-09-01-06-00-00.csv', 'users', 4)")
+        _ = try w.agent().openStore()
+        try w.execute("INSERT INTO \(w.t("ProcessedFiles")) (FullPath, ResourceName, NumberOfRows) VALUES ('\(w.root)/users/2026-09-01-06-00-00.csv', 'users', 4)")
         let run = try w.flush()
         #expect(run.forward.byResource["users"]?.alreadyApplied == 1)
         #expect(try w.count("LMSUser", live: false) == 0)
     }
 
-    @Test func upperCaseAssignmentFoldersLoadAndAreRecordedInLowerCase() throws {
-        let w = try World()
+    @Test(arguments: TestEngine.available)
+    func upperCaseAssignmentFoldersLoadAndAreRecordedInLowerCase(_ engine: TestEngine) throws {
+        let w = try World(engine: engine)
         try w.writeBase()
         try w.write("section=s1/Assignment=a1/submissions/2026-09-01-07-00-00.csv", .submissions, [Row.submission("sub1", assignment: "a1", user: "u1")])
         #expect(try w.flush().exitCode == .success)
         #expect(try w.count("AssignmentSubmission") == 1)
-        #expect(try w.value("SELECT FullPath FROM ProcessedFiles WHERE ResourceName = 'submissions'") == w.root + "/section=s1/assignment=a1/submissions/2026-09-01-07-00-00.csv")
+        #expect(try w.value("SELECT FullPath FROM \(w.t("ProcessedFiles")) WHERE ResourceName = 'submissions'") == w.root + "/section=s1/assignment=a1/submissions/2026-09-01-07-00-00.csv")
     }
 
-    @Test func duplicateKeysInOneFileKeepTheLastRow() throws {
-        let w = try World()
+    @Test(arguments: TestEngine.available)
+    func duplicateKeysInOneFileKeepTheLastRow(_ engine: TestEngine) throws {
+        let w = try World(engine: engine)
         try w.write("users/2026-09-01-06-00-00.csv", .users, [Row.user("u1", name: "First"), Row.user("u2"), Row.user("u1", name: "Second")])
         let run = try w.flush()
         #expect(run.exitCode == .success)
@@ -191,14 +215,17 @@ struct PipelineTests {
         #expect(try w.buffer().files().first?.warnings?.contains("lines 2, 4") == true)
     }
 
-    @Test func retryForwardsARejectedFileAgain() throws {
-        let w = try World()
+    @Test(arguments: TestEngine.available)
+    func retryForwardsARejectedFileAgain(_ engine: TestEngine) throws {
+        let w = try World(engine: engine)
         try w.writeBase()
         // A value the LMS-DS refuses, simulated with a trigger from the user's own migration folder.
         let extra = w.dir + "/migrations"
         try FileManager.default.createDirectory(atPath: extra, withIntermediateDirectories: true)
-        try "CREATE TRIGGER no_bad BEFORE INSERT ON LMSSection WHEN NEW.Title = 'bad' BEGIN SELECT RAISE(ABORT, 'bad title'); END;"
-            .write(toFile: extra + "/9001_refuse_bad_titles.sql", atomically: true, encoding: .utf8)
+        let refuse = engine == .sqlite
+            ? "CREATE TRIGGER no_bad BEFORE INSERT ON LMSSection WHEN NEW.Title = 'bad' BEGIN SELECT RAISE(ABORT, 'bad title'); END;"
+            : "ALTER TABLE lms.LMSSection ADD CONSTRAINT bad_title CHECK (Title <> 'bad');"
+        try refuse.write(toFile: extra + "/9001_refuse_bad_titles.sql", atomically: true, encoding: .utf8)
         var s = w.settings
         s.migrationsDir = extra
         try w.write("sections/2026-09-01-06-00-00.csv", .sections, [Row.section("s1", title: "bad"), Row.section("s2")])
@@ -206,9 +233,9 @@ struct PipelineTests {
         #expect(run.exitCode == .rejectedFiles)
         #expect(try w.count("LMSSection", live: false) == 0)
         let rejected = try w.buffer().outstandingRejected()
-        #expect(rejected.count == 1 && rejected[0].lastError?.contains("bad title") == true)
-        // Still rejected on the next flush; fixed by the user, then retried.
-        try SQLiteStoreProbe.execute(w, "DROP TRIGGER no_bad")
+        #expect(rejected.count == 1 && rejected[0].lastError?.contains("bad") == true)
+        // Fixed by the user, then retried.
+        try w.execute(engine == .sqlite ? "DROP TRIGGER no_bad" : "ALTER TABLE lms.LMSSection DROP CONSTRAINT bad_title")
         #expect(try w.buffer().retry(id: rejected[0].id) == .pending)
         run = try w.resume()
         #expect(run.exitCode == .success)
@@ -216,11 +243,3 @@ struct PipelineTests {
     }
 }
 
-enum SQLiteStoreProbe {
-    static func execute(_ w: World, _ sql: String) throws {
-        let db = try SQLiteDB.SQLiteDatabase(path: w.dir + "/lms-ds.sqlite")
-        try db.execute(sql)
-    }
-}
-
-import SQLiteDB

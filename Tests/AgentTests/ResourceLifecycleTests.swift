@@ -49,9 +49,9 @@ struct LifecycleCase: Sendable, CustomStringConvertible {
 
 @Suite("Each resource: insert, update, scoped soft delete, restore")
 struct ResourceLifecycleTests {
-    @Test(arguments: LifecycleCase.all)
-    func lifecycle(_ c: LifecycleCase) throws {
-        let w = try World()
+    @Test(arguments: LifecycleCase.all, TestEngine.available)
+    func lifecycle(_ c: LifecycleCase, _ engine: TestEngine) throws {
+        let w = try World(engine: engine)
         try w.writeBase(skip: c.resource)
         let schema = c.resource.schema
 
@@ -88,19 +88,21 @@ struct ResourceLifecycleTests {
         _ = schema
     }
 
-    @Test func parentLinksFollowTheFile() throws {
+    @Test(arguments: TestEngine.available)
+    func parentLinksFollowTheFile(_ engine: TestEngine) throws {
         // Upstream never re-resolves a parent (D17): an assignment moved to another section keeps the old one.
-        let w = try World()
+        let w = try World(engine: engine)
         try w.writeBase()
         try w.flush()
         try w.write("section=s1/assignments/2026-09-02-07-00-00.csv", .assignments, [Row.assignment("a1", section: "s1"), Row.assignment("a2", section: "s1")])
         try w.flush()
-        let section = try w.value("SELECT s.SourceSystemIdentifier FROM Assignment a JOIN LMSSection s ON s.LMSSectionIdentifier = a.LMSSectionIdentifier WHERE a.SourceSystemIdentifier = 'a2'")
+        let section = try w.value("SELECT s.SourceSystemIdentifier FROM \(w.t("Assignment")) a JOIN \(w.t("LMSSection")) s ON s.LMSSectionIdentifier = a.LMSSectionIdentifier WHERE a.SourceSystemIdentifier = 'a2'")
         #expect(section == "s1")
     }
 
-    @Test func otherSourceSystemsAreNotDeleted() throws {
-        let w = try World()
+    @Test(arguments: TestEngine.available)
+    func otherSourceSystemsAreNotDeleted(_ engine: TestEngine) throws {
+        let w = try World(engine: engine)
         var other = Row.user("x1")
         other["SourceSystem"] = "OtherLMS"
         try w.write("users/2026-09-01-06-00-00.csv", .users, [Row.user("u1"), other])
@@ -110,9 +112,10 @@ struct ResourceLifecycleTests {
         #expect(try w.snapshot("LMSUser") == ["u1": "2026-09-01 08:00:00", "x1": "2026-09-01 08:00:00"])
     }
 
-    @Test func submissionTypesAreScopedToTheFilesAssignments() throws {
+    @Test(arguments: TestEngine.available)
+    func submissionTypesAreScopedToTheFilesAssignments(_ engine: TestEngine) throws {
         // Upstream D4: every other assignment's types were marked deleted.
-        let w = try World()
+        let w = try World(engine: engine)
         try w.writeBase(skip: .assignments)
         try w.write("section=s1/assignments/2026-09-01-07-00-00.csv", .assignments, [Row.assignment("a1", section: "s1", types: "['online_text_entry', 'online_upload']")])
         try w.write("section=s2/assignments/2026-09-01-07-00-00.csv", .assignments, [Row.assignment("a2", section: "s2", types: "online_quiz")])
@@ -120,7 +123,7 @@ struct ResourceLifecycleTests {
         #expect(try w.count("AssignmentSubmissionType") == 3)
         try w.write("section=s1/assignments/2026-09-02-07-00-00.csv", .assignments, [Row.assignment("a1", section: "s1", types: "online_upload")])
         try w.flush()
-        let live = try w.store().query("SELECT a.SourceSystemIdentifier || ':' || t.SubmissionType FROM AssignmentSubmissionType t JOIN Assignment a ON a.AssignmentIdentifier = t.AssignmentIdentifier WHERE t.DeletedAt IS NULL ORDER BY 1").map { $0[0].text! }
+        let live = try w.query("SELECT a.SourceSystemIdentifier || ':' || t.SubmissionType FROM \(w.t("AssignmentSubmissionType")) t JOIN \(w.t("Assignment")) a ON a.AssignmentIdentifier = t.AssignmentIdentifier WHERE t.DeletedAt IS NULL ORDER BY 1").map { $0[0]! }
         #expect(live == ["a1:online_upload", "a2:online_quiz"])
         // It comes back when the file lists it again.
         try w.write("section=s1/assignments/2026-09-03-07-00-00.csv", .assignments, [Row.assignment("a1", section: "s1", types: "['online_text_entry', 'online_upload']")])

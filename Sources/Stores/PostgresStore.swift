@@ -1,0 +1,265 @@
+import Extract
+import PostgresDB
+
+/// How to reach a PostgreSQL LMS-DS. The password is never part of `description`.
+public struct PostgresTarget: Sendable, CustomStringConvertible {
+    public var host: String?
+    public var port: Int?
+    public var database: String?
+    public var user: String?
+    public var password: String?
+    public var sslmode: String?
+    /// A `postgresql://` URI or a `key=value` conninfo string; the options above override its parts.
+    public var connectionString: String?
+
+    public init(host: String? = nil, port: Int? = nil, database: String? = nil, user: String? = nil, password: String? = nil,
+                sslmode: String? = nil, connectionString: String? = nil) {
+        self.host = host
+        self.port = port
+        self.database = database
+        self.user = user
+        self.password = password
+        self.sslmode = sslmode
+        self.connectionString = connectionString
+    }
+
+    /// libpq keywords. Unset ones are left to libpq: `PG*` variables, service files, `~/.pgpass`.
+    var parameters: [(String, String)] {
+        var p: [(String, String)] = []
+        if let connectionString { p.append(("dbname", connectionString)) }
+        if let host { p.append(("host", host)) }
+        if let port { p.append(("port", String(port))) }
+        if let database { p.append(("dbname", database)) }
+        if let user { p.append(("user", user)) }
+        if let password { p.append(("password", password)) }
+        if let sslmode { p.append(("sslmode", sslmode)) }
+        p.append(("application_name", "lms-agent"))
+        p.append(("connect_timeout", "10"))
+        return p
+    }
+
+    public var description: String {
+        var s = "postgresql://"
+        if let user { s += user + "@" }
+        s += host ?? "(libpq default host)"
+        if let port { s += ":\(port)" }
+        s += "/" + (database ?? "(default database)")
+        if connectionString != nil { s += " (with --connection-string)" }
+        return s
+    }
+}
+
+/// The LMS-DS on PostgreSQL, over libpq: the upstream `lms` schema (lower-case names), COPY into
+/// session-local staging tables, the generated merge, one transaction per file under an advisory lock.
+public final class PostgresStore: LMSDataStore, @unchecked Sendable {
+    public let target: PostgresTarget
+    let extraMigrations: String?
+    let dialect = PostgresDialect()
+    private var connection: PostgresConnection?
+    private var stagingCreated: Set<String> = []
+
+    /// The transaction-scoped advisory lock every agent takes on a file's transaction, so that two
+    /// agents on one LMS-DS never interleave their merges ('lmsagent' in ASCII).
+    public static let lockKey: Int64 = 0x6C6D_7361_6765_6E74
+
+    public var location: String {
+        if let c = connection, c.isOK { return "postgresql://\(c.summary)" }
+        return target.description
+    }
+
+    public init(target: PostgresTarget, extraMigrations: String? = nil) throws {
+        self.target = target
+        self.extraMigrations = extraMigrations
+        _ = try connect()
+    }
+
+    /// The open connection, reconnecting when it was lost (the server restarted, the network dropped).
+    private func connect() throws -> PostgresConnection {
+        if let c = connection, c.isOK { return c }
+        connection = nil
+        stagingCreated = []
+        do {
+            let c = try PostgresConnection(parameters: target.parameters, expandDBName: target.connectionString != nil)
+            try c.execute("SET TIME ZONE 'UTC'")
+            connection = c
+            return c
+        } catch let e as PostgresError {
+            throw StoreError.unavailable("cannot connect to \(target): \(e.message)")
+        }
+    }
+
+    /// Runs `body` in one transaction holding the agent's lock; maps errors to StoreError.
+    @discardableResult
+    private func inTransaction<T>(_ body: (PostgresConnection) throws -> T) throws -> T {
+        let c = try connect()
+        do {
+            try c.executeBatch("BEGIN; SELECT pg_advisory_xact_lock(\(PostgresStore.lockKey))")
+            let result = try body(c)
+            try c.execute("COMMIT")
+            return result
+        } catch {
+            if c.isOK { _ = try? c.execute("ROLLBACK") }
+            if let e = error as? PostgresError {
+                if e.isTransient { connection = c.isOK ? connection : nil; throw StoreError.unavailable(e.description) }
+                throw StoreError.rejected(e.description)
+            }
+            throw error
+        }
+    }
+
+    // MARK: migrations
+
+    /// Applies the scripts the journal does not list. On a database the upstream loader created,
+    /// its journal already lists 0001-0010 (same names), so only the agent's own scripts run.
+    public func migrate() throws {
+        let scripts = try MigrationScript.load(engine: "postgresql", extraDirectory: extraMigrations)
+        try inTransaction { c in
+            try c.executeBatch("""
+                CREATE SCHEMA IF NOT EXISTS lms;
+                CREATE TABLE IF NOT EXISTS lms.MigrationJournal (Script VARCHAR(250) NOT NULL, InstallDate TIMESTAMP NOT NULL DEFAULT now(),
+                    CONSTRAINT PK_MigrationJournal PRIMARY KEY (Script))
+                """)
+        }
+        for script in scripts {
+            do {
+                try inTransaction { c in
+                    guard try c.execute("SELECT 1 FROM lms.MigrationJournal WHERE Script = $1", [script.name]).rows.isEmpty else { return }
+                    try c.executeBatch(script.sql)
+                    try c.execute("INSERT INTO lms.MigrationJournal (Script) VALUES ($1)", [script.name])
+                }
+            } catch StoreError.rejected(let message) {
+                throw StoreError.migration("\(script.name): \(message)")
+            }
+        }
+    }
+
+    /// For `--no-migrate`: the schema must already have the agent's additions.
+    public func verifySchema() throws {
+        let c = try connect()
+        let rows = try c.execute("""
+            SELECT count(*) FROM information_schema.columns WHERE table_schema = 'lms' AND table_name = 'processedfiles' AND column_name = 'checksum'
+            """).rows
+        guard rows.first?.first == "1" else {
+            throw StoreError.migration("the lms schema is missing or lacks lms-agent's scripts; run once with an account that may run DDL (without --no-migrate)")
+        }
+    }
+
+    // MARK: files
+
+    public func processedRecord(fullPath: String) throws -> ProcessedRecord {
+        let c = try connect()
+        do {
+            guard let row = try c.execute("SELECT Checksum FROM lms.ProcessedFiles WHERE FullPath = $1", [fullPath]).rows.first else { return .none }
+            return row[0].map { .checksum($0) } ?? .upstream
+        } catch let e as PostgresError {
+            throw e.isTransient ? StoreError.unavailable(e.description) : StoreError.rejected(e.description)
+        }
+    }
+
+    public func apply(_ request: ApplyRequest, rows: RowStream) throws -> ApplyResult {
+        try inTransaction { c in try applyInTransaction(c, request, rows: rows) }
+    }
+
+    private func applyInTransaction(_ c: PostgresConnection, _ request: ApplyRequest, rows: RowStream) throws -> ApplyResult {
+        var result = ApplyResult()
+        let applied = request.mode == .snapshot
+            ? try isAppliedIn(c, request.fullPath, request.checksum) : false
+        let now = Timestamp.now()
+        let merge = MergeSQL(schema: request.schema, dialect: dialect, present: request.presentColumns)
+        if !stagingCreated.contains(merge.staging) {
+            try c.executeBatch(merge.createStaging.joined(separator: ";\n"))
+            stagingCreated.insert(merge.staging)
+        }
+        try c.executeBatch(merge.clearStaging.joined(separator: ";\n"))
+
+        // COPY the rows into staging; assignments' submission types follow in a second COPY.
+        let columns = request.schema.columns
+        let typeColumn = request.schema.index(of: "SubmissionType")
+        var types: [[String?]] = []
+        try c.copyIn("COPY \(merge.staging) (\(merge.stagingInputColumns.joined(separator: ", "))) FROM STDIN") { copy in
+            var values = [String?](repeating: nil, count: columns.count + 1)
+            try rows { row in
+                values[0] = String(row.line)
+                for i in 0..<columns.count { values[i + 1] = row.values[i] }
+                try copy.row(values)
+                if let typeColumn {
+                    for t in SubmissionTypes.parse(row.values[typeColumn]) { types.append([row.values[0], row.values[1], t]) }
+                }
+            }
+        }
+        if !types.isEmpty {
+            try c.copyIn("COPY \(MergeSQL.submissionTypeStaging) (SourceSystemIdentifier, SourceSystem, SubmissionType) FROM STDIN") { copy in
+                for t in types { try copy.row(t) }
+            }
+        }
+        if request.schema.deleteScope == .previousSnapshot, request.mode == .snapshot, !request.droppedKeys.isEmpty {
+            try c.copyIn("COPY \(MergeSQL.droppedKeyStaging) (SourceSystemIdentifier, SourceSystem) FROM STDIN") { copy in
+                for k in request.droppedKeys { try copy.row([k.sourceSystemIdentifier, k.sourceSystem]) }
+            }
+        }
+        // Fresh statistics, so that the planner sees a small staging table as small.
+        try c.execute("ANALYZE \(merge.staging)")
+
+        var resolve = merge.resolveParents
+        if let o = merge.markOrphans { resolve.append(o) }
+        resolve.append(merge.resolveExisting)
+        try c.executeBatch(resolve.joined(separator: ";\n"))
+        result.waitingLines = try c.execute(merge.selectOrphanLines).rows.compactMap { $0[0].flatMap { Int($0) } }
+        if applied {
+            result.alreadyApplied = true
+            return result
+        }
+        result.restored = Int((try c.execute(merge.countRestored).rows.first?.first ?? nil) ?? "0") ?? 0
+        result.updated = try c.execute(merge.update).affected
+        result.inserted = try c.execute(merge.insert).affected
+        if request.schema.resource == .assignments {
+            try c.execute(merge.insertSubmissionTypes, [now])
+            try c.execute(merge.restoreSubmissionTypes)
+            if request.mode == .snapshot { try c.execute(merge.deleteSubmissionTypes, [now]) }
+        }
+        if request.mode == .snapshot {
+            for system in request.deleteSourceSystems {
+                if let d = merge.softDelete(scope: request.scope, sourceSystem: system, now: now) {
+                    result.softDeleted += try c.execute(d.sql, d.parameters).affected
+                }
+            }
+            try record(c, request, now: now)
+        }
+        return result
+    }
+
+    private func isAppliedIn(_ c: PostgresConnection, _ fullPath: String, _ checksum: String) throws -> Bool {
+        guard let row = try c.execute("SELECT Checksum FROM lms.ProcessedFiles WHERE FullPath = $1", [fullPath]).rows.first else { return false }
+        guard let recorded = row[0] else { return true }
+        return recorded == checksum
+    }
+
+    private func record(_ c: PostgresConnection, _ request: ApplyRequest, now: String) throws {
+        try c.execute(dialect.upsertProcessedFile, [request.fullPath, request.schema.resource.rawValue, String(request.rowCount), now, request.checksum])
+    }
+
+    public func recordWithoutApplying(_ request: ApplyRequest) throws {
+        try inTransaction { c in
+            if try isAppliedIn(c, request.fullPath, request.checksum) { return }
+            try record(c, request, now: Timestamp.now())
+        }
+    }
+
+    public func tableCounts() throws -> [(table: String, live: Int, deleted: Int)] {
+        let c = try connect()
+        let tables = Resource.allCases.map { $0.schema.table } + ["AssignmentSubmissionType"]
+        do {
+            return try tables.map { t in
+                let r = try c.execute("SELECT count(*) - count(DeletedAt), count(DeletedAt) FROM lms.\(t)").rows.first ?? []
+                return (t, Int(r.first.flatMap { $0 } ?? "0") ?? 0, Int(r.last.flatMap { $0 } ?? "0") ?? 0)
+            }
+        } catch let e as PostgresError {
+            throw e.isTransient ? StoreError.unavailable(e.description) : StoreError.rejected(e.description)
+        }
+    }
+
+    /// Runs a query (tests and tools). Every value goes through bind parameters.
+    public func query(_ sql: String, _ parameters: [String?] = []) throws -> [[String?]] {
+        try connect().execute(sql, parameters).rows
+    }
+}
