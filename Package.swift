@@ -46,7 +46,7 @@ let package = Package(
 
         .testTarget(name: "ExtractTests", dependencies: ["Extract", "SampleExtract"]),
         .testTarget(name: "AgentTests", dependencies: [
-            "Agent", "Buffer", "Stores", "Extract", "SampleExtract", "SQLiteDB",
+            "Agent", "Buffer", "Stores", "Extract", "SampleExtract", "SQLiteDB", "PostgresDB", "LMSSQLScripts",
             .product(name: "PropertyBased", package: "swift-property-based"),
         ]),
     ],
