@@ -26,9 +26,25 @@ print(f"{label}: staged {rows:,} rows in {s['stageSeconds']:.2f} s = {rows / max
 PY
 }
 
-for day in 1 2; do
-  $bin generate-sample "$work/extract" --users "$users" --sections "$sections" --assignments-per-section "$per" --day $day >/dev/null
-  $bin flush --csvpath "$work/extract" --dbname "$work/lms-ds.sqlite" --json > "$work/day$day.json" || true
-  report "sqlite day $day" "$work/day$day.json"
+engines=${BENCH_ENGINES:-sqlite postgresql}
+for engine in $engines; do
+  rm -rf "$work/extract-run" "$work/state"
+  mkdir -p "$work/extract-run"
+  if [ "$engine" = postgresql ]; then
+    eval "$(scripts/start-postgres.sh)"
+    trap 'scripts/stop-postgres.sh; rm -rf "$work"' EXIT
+    PGPASSWORD=$LMS_AGENT_TEST_PG_PASSWORD psql -q -h 127.0.0.1 -p "$LMS_AGENT_TEST_PG_PORT" -U postgres -c "CREATE DATABASE lms_bench"
+    target=(--engine postgresql --server 127.0.0.1 --port "$LMS_AGENT_TEST_PG_PORT" --username postgres --dbname lms_bench)
+    export DB_PASSWORD=$LMS_AGENT_TEST_PG_PASSWORD
+  else
+    target=(--dbname "$work/lms-ds.sqlite")
+  fi
+  for day in 1 2; do
+    # Day N's files arrive on top of the earlier days', as an extractor leaves them.
+    $bin generate-sample "$work/extract-run" --users "$users" --sections "$sections" --assignments-per-section "$per" --day $day >/dev/null
+    $bin flush --csvpath "$work/extract-run" "${target[@]}" --json > "$work/$engine-day$day.json" || true
+    report "$engine day $day" "$work/$engine-day$day.json"
+  done
+  if [ "$engine" = postgresql ]; then scripts/stop-postgres.sh; trap 'rm -rf "$work"' EXIT; fi
 done
-echo "extract on disk: $(du -sh "$work/extract" | cut -f1); buffer: $(du -sh "$work"/state/lms-agent/buffer-*.sqlite | cut -f1); LMS-DS: $(du -sh "$work/lms-ds.sqlite" | cut -f1)"
+echo "tree after day 2: $(find "$work/extract-run" -name '*.csv' | wc -l) files, $(du -sh "$work/extract-run" | cut -f1)"

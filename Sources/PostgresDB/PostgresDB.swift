@@ -227,3 +227,4 @@ extension String {
         return s
     }
 }
+

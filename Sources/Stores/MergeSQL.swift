@@ -4,9 +4,10 @@ import Extract
 /// SQL dialect. Every engine runs these statements in this order inside one transaction:
 ///
 /// 1. `createStaging` (session-local), then the rows go into it by the engine's bulk path;
-/// 2. `resolveParents`: natural keys -> synthetic keys (and, for attendance, the enrollment);
+/// 2. `resolveParents`: natural keys -> synthetic keys (and, for attendance, the enrollment), and the
+///    row's own target row if it has one;
 /// 3. `markOrphans`, `selectOrphanLines`: rows whose parents are missing wait in the buffer;
-/// 4. `resolveExisting`, `countRestored`, `update`, `insert`;
+/// 4. `countRestored`, `update`, `insert`;
 /// 5. the submission-type statements (assignments only);
 /// 6. `softDelete` for the file's scope (snapshots only).
 ///
@@ -45,7 +46,7 @@ public struct MergeSQL: Sendable {
         var cols = ["StagingLine \(dialect.integerType) NOT NULL"]
         cols += schema.columns.map { "\($0.name) \(dialect.stagingType($0.type))" }
         cols += foreignKeys.map { "\($0) \(dialect.integerType)" }
-        cols += ["ExistingId \(dialect.integerType)", "Orphan \(dialect.integerType) NOT NULL DEFAULT 0"]
+        cols += ["ExistingId \(dialect.integerType)", "ExistingDeleted \(dialect.integerType)", "Orphan \(dialect.integerType) NOT NULL DEFAULT 0"]
         var s = [dialect.createTempTable(staging, columns: cols.joined(separator: ", ")),
                  // "Is this row in the file?" is asked once per row of the scope: index it.
                  dialect.createTempIndex("\(staging)_key", on: staging, columns: "SourceSystemIdentifier, SourceSystem")]
@@ -64,17 +65,28 @@ public struct MergeSQL: Sendable {
         var s = [dialect.clear(staging)]
         if schema.resource == .assignments { s.append(dialect.clear(MergeSQL.submissionTypeStaging)) }
         if schema.deleteScope == .previousSnapshot { s.append(dialect.clear(MergeSQL.droppedKeyStaging)) }
-        return s
+        return s.compactMap { $0 }
     }
 
+    /// Parents by natural key, and the row's own target row, in one pass over staging. Correlated
+    /// subqueries probe the unique indexes once per staged row, whatever the planner's statistics say.
     public var resolveParents: [String] {
-        var s = schema.parents.map { link in
+        var sets = schema.parents.map { link in
             let parent = link.parent.schema
             return """
-                UPDATE \(staging) SET \(link.foreignKey) = (SELECT p.\(parent.identity) FROM \(dialect.table(parent.table)) p
+                \(link.foreignKey) = (SELECT p.\(parent.identity) FROM \(dialect.table(parent.table)) p
                 WHERE p.SourceSystemIdentifier = \(staging).\(link.column) AND p.SourceSystem = \(staging).SourceSystem)
                 """
         }
+        sets.append("""
+            ExistingId = (SELECT t.\(schema.identity) FROM \(target) t
+            WHERE t.SourceSystemIdentifier = \(staging).SourceSystemIdentifier AND t.SourceSystem = \(staging).SourceSystem)
+            """)
+        sets.append("""
+            ExistingDeleted = (SELECT CASE WHEN t.DeletedAt IS NULL THEN 0 ELSE 1 END FROM \(target) t
+            WHERE t.SourceSystemIdentifier = \(staging).SourceSystemIdentifier AND t.SourceSystem = \(staging).SourceSystem)
+            """)
+        var s = ["UPDATE \(staging) SET " + sets.joined(separator: ",\n")]
         if schema.linksEnrollment {
             // Fix of upstream D19: with two enrollments of one user in one section, take the live one
             // (then the oldest) instead of inserting the event twice and failing.
@@ -96,18 +108,8 @@ public struct MergeSQL: Sendable {
 
     public var selectOrphanLines: String { "SELECT StagingLine FROM \(staging) WHERE Orphan = 1 ORDER BY StagingLine" }
 
-    public var resolveExisting: String {
-        """
-        UPDATE \(staging) SET ExistingId = (SELECT t.\(schema.identity) FROM \(target) t
-        WHERE t.SourceSystemIdentifier = \(staging).SourceSystemIdentifier AND t.SourceSystem = \(staging).SourceSystem)
-        """
-    }
-
     public var countRestored: String {
-        """
-        SELECT count(*) FROM \(target) t JOIN \(staging) s ON t.\(schema.identity) = s.ExistingId
-        WHERE s.Orphan = 0 AND t.DeletedAt IS NOT NULL
-        """
+        "SELECT count(*) FROM \(staging) WHERE Orphan = 0 AND ExistingDeleted = 1"
     }
 
     /// Fix of upstream D2, D3, D17: a row is updated when any value differs (not only

@@ -57,6 +57,12 @@ public final class PostgresStore: LMSDataStore, @unchecked Sendable {
     let dialect = PostgresDialect()
     private var connection: PostgresConnection?
     private var stagingCreated: Set<String> = []
+    /// Rows the agent added to each table since it last refreshed the table's planner statistics,
+    /// and the table's size then.
+    private var growth: [String: (added: Int, base: Int)] = [:]
+
+    /// Files up to this many rows are merged with index nested loops only.
+    static let smallFile = 20_000
 
     /// The transaction-scoped advisory lock every agent takes on a file's transaction, so that two
     /// agents on one LMS-DS never interleave their merges ('lmsagent' in ASCII).
@@ -157,7 +163,34 @@ public final class PostgresStore: LMSDataStore, @unchecked Sendable {
     }
 
     public func apply(_ request: ApplyRequest, rows: RowStream) throws -> ApplyResult {
-        try inTransaction { c in try applyInTransaction(c, request, rows: rows) }
+        let result = try inTransaction { c in try applyInTransaction(c, request, rows: rows) }
+        try refreshStatisticsIfGrown(request.schema.table, by: result.inserted)
+        return result
+    }
+
+    /// A table that grew by half since its statistics were taken gets fresh ones. Without this, a
+    /// first load plans every merge against "an empty table" (autovacuum lags behind) and each
+    /// file's merge scans the whole table: quadratic time.
+    private func refreshStatisticsIfGrown(_ table: String, by inserted: Int) throws {
+        guard inserted > 0 else { return }
+        var g = growth[table] ?? (0, -1)
+        let c = try connect()
+        do {
+            if g.base < 0 {
+                let tuples = try c.execute("SELECT reltuples FROM pg_class WHERE oid = CAST($1 AS regclass)", ["lms.\(table)"]).rows.first?.first ?? nil
+                g.base = max(0, Int(Double(tuples ?? "0") ?? 0))
+            }
+            g.added += inserted
+            if g.added >= max(1_000, g.base / 2) {
+                try c.execute("ANALYZE lms.\(table)")
+                g = (0, g.base + g.added)
+            }
+            growth[table] = g
+        } catch let e as PostgresError {
+            // Statistics are an optimisation: an account that may not ANALYZE still loads.
+            if e.isTransient { throw StoreError.unavailable(e.description) }
+            growth[table] = (0, Int.max / 2)
+        }
     }
 
     private func applyInTransaction(_ c: PostgresConnection, _ request: ApplyRequest, rows: RowStream) throws -> ApplyResult {
@@ -170,7 +203,7 @@ public final class PostgresStore: LMSDataStore, @unchecked Sendable {
             try c.executeBatch(merge.createStaging.joined(separator: ";\n"))
             stagingCreated.insert(merge.staging)
         }
-        try c.executeBatch(merge.clearStaging.joined(separator: ";\n"))
+        if !merge.clearStaging.isEmpty { try c.executeBatch(merge.clearStaging.joined(separator: ";\n")) }
 
         // COPY the rows into staging; assignments' submission types follow in a second COPY.
         let columns = request.schema.columns
@@ -197,12 +230,17 @@ public final class PostgresStore: LMSDataStore, @unchecked Sendable {
                 for k in request.droppedKeys { try copy.row([k.sourceSystemIdentifier, k.sourceSystem]) }
             }
         }
-        // Fresh statistics, so that the planner sees a small staging table as small.
-        try c.execute("ANALYZE \(merge.staging)")
-
+        if request.rowCount <= PostgresStore.smallFile {
+            // A small file's merge joins a few staged rows to large tables by key. The statistics of
+            // a table being loaded lag behind, and a stale plan hashes the whole table for every
+            // file (measured: quadratic time on a first load); index nested loops are right here.
+            try c.executeBatch("SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off")
+        } else {
+            // A large file: let the planner choose, with statistics of what was just loaded.
+            try c.execute("ANALYZE \(merge.staging)")
+        }
         var resolve = merge.resolveParents
         if let o = merge.markOrphans { resolve.append(o) }
-        resolve.append(merge.resolveExisting)
         try c.executeBatch(resolve.joined(separator: ";\n"))
         result.waitingLines = try c.execute(merge.selectOrphanLines).rows.compactMap { $0[0].flatMap { Int($0) } }
         if applied {

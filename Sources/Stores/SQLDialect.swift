@@ -17,8 +17,8 @@ public protocol SQLDialect: Sendable {
     func parameter(_ n: Int) -> String
     /// A bind parameter holding a timestamp, where the engine cannot infer the type from context.
     func timestampParameter(_ n: Int) -> String
-    /// Empties a staging table.
-    func clear(_ table: String) -> String
+    /// Empties a staging table (nil: the engine empties it at the end of each transaction).
+    func clear(_ table: String) -> String?
     /// Records a file in ProcessedFiles, replacing an older record of the same path.
     /// Parameters: 1 FullPath, 2 ResourceName, 3 NumberOfRows, 4 UploadDateTime, 5 Checksum.
     var upsertProcessedFile: String { get }
@@ -38,7 +38,7 @@ public struct SQLiteDialect: SQLDialect {
     }
     public func parameter(_ n: Int) -> String { "?\(n)" }
     public func timestampParameter(_ n: Int) -> String { "?\(n)" }
-    public func clear(_ table: String) -> String { "DELETE FROM \(table)" }
+    public func clear(_ table: String) -> String? { "DELETE FROM \(table)" }
     public var upsertProcessedFile: String {
         """
         INSERT INTO ProcessedFiles (FullPath, ResourceName, NumberOfRows, UploadDateTime, Checksum) VALUES (?1, ?2, ?3, ?4, ?5)
@@ -64,13 +64,18 @@ public struct PostgresDialect: SQLDialect {
         }
     }
     public var integerType: String { "INT" }
-    public func createTempTable(_ name: String, columns: String) -> String { "CREATE TEMP TABLE IF NOT EXISTS \(name) (\(columns))" }
+    public func createTempTable(_ name: String, columns: String) -> String {
+        "CREATE TEMP TABLE IF NOT EXISTS \(name) (\(columns))"
+    }
     public func createTempIndex(_ name: String, on table: String, columns: String) -> String {
         "CREATE INDEX IF NOT EXISTS \(name) ON \(table) (\(columns))"
     }
     public func parameter(_ n: Int) -> String { "$\(n)" }
     public func timestampParameter(_ n: Int) -> String { "CAST($\(n) AS TIMESTAMP)" }
-    public func clear(_ table: String) -> String { "TRUNCATE \(table)" }
+    /// TRUNCATE (about 0.8 ms a file here). Measured alternatives were worse: DELETE leaves dead rows
+    /// that no autovacuum removes from a temporary table, so every later file scans them all; ON COMMIT
+    /// DELETE ROWS truncates every such table of the session at every commit.
+    public func clear(_ table: String) -> String? { "TRUNCATE \(table)" }
     public var upsertProcessedFile: String {
         """
         INSERT INTO lms.ProcessedFiles (FullPath, ResourceName, NumberOfRows, UploadDateTime, Checksum)

@@ -108,7 +108,6 @@ public final class SQLiteStore: LMSDataStore, @unchecked Sendable {
             result.alreadyApplied = true
             return result
         }
-        try db.run(merge.resolveExisting)
         result.restored = Int(try db.scalar(merge.countRestored)?.integer ?? 0)
         result.updated = try db.run(merge.update)
         result.inserted = try db.run(merge.insert)
