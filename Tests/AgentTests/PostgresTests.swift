@@ -110,6 +110,32 @@ struct PostgresTests {
                     (1...4).map { Row.attendance("att-u\($0)", user: "u\($0)", section: "s1") })
     }
 
+    @Test func anAccountWithoutDDLRightsLoadsWithNoMigrate() throws {
+        let w = try World(engine: .postgresql)
+        try w.writeBase()
+        let role = "loader_" + w.database.suffix(8)
+        let admin = try TestPostgres.admin()
+        try admin.execute("CREATE ROLE \(role) LOGIN PASSWORD 'loader-secret'")
+        defer { _ = try? admin.execute("DROP OWNED BY \(role) CASCADE"); _ = try? admin.execute("DROP ROLE IF EXISTS \(role)") }
+
+        var loader = w.settings
+        loader.username = role
+        loader.password = "loader-secret"
+        loader.noMigrate = true
+        // Before an administrator ran the scripts: a clear error, nothing applied, all kept staged.
+        let early = try LMSAgent(settings: loader, logger: w.logger, requireExtract: true)
+        #expect(throws: StoreError.self) { try early.openStore() }
+
+        // The owner migrates once; the loader gets the documented rights and loads with --no-migrate.
+        _ = try w.agent().openStore()
+        try w.execute("GRANT USAGE ON SCHEMA lms TO \(role)")
+        try w.execute("GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA lms TO \(role)")
+        try w.execute("GRANT TEMPORARY ON DATABASE \(w.database) TO \(role)")
+        let run = try LMSAgent(settings: loader, logger: w.logger, requireExtract: true).run(scan: true)
+        #expect(run.exitCode == .success, "\(run.forward.errors) \(run.unavailable ?? "")")
+        #expect(try w.count("LMSUserLMSSectionAssociation") == 8)
+    }
+
     @Test func passwordsStayOutOfStatus() throws {
         let w = try World(engine: .postgresql)
         try w.writeBase()
