@@ -55,11 +55,11 @@ public struct Forwarder {
 
     /// Forwards everything pending. Throws `StoreError.unavailable` when the LMS-DS cannot be
     /// reached; what was not forwarded stays pending.
-    public func forwardPending() throws -> ForwardReport {
-        try buffer.batch { try forwardPendingInBatch() }
+    public func forwardPending(shouldStop: () -> Bool = { false }) throws -> ForwardReport {
+        try buffer.batch { try forwardPendingInBatch(shouldStop: shouldStop) }
     }
 
-    private func forwardPendingInBatch() throws -> ForwardReport {
+    private func forwardPendingInBatch(shouldStop: () -> Bool) throws -> ForwardReport {
         var report = ForwardReport()
         try recoverCommitted(into: &report)
         // New snapshots before waiting rows of the same resource: a newer snapshot replaces them.
@@ -70,6 +70,8 @@ public struct Forwarder {
             return Buffer.loadOrder(a, b)
         }
         for listed in pending {
+            // A shutdown waits for the file in hand, never for the rest.
+            if shouldStop() { break }
             // Earlier steps of this pass may have changed it (superseded by a newer version).
             guard let file = try buffer.file(id: listed.id), file.state.isPending, let resource = file.resource else { continue }
             var tally = report.byResource[resource.rawValue] ?? ResourceTally()

@@ -104,36 +104,45 @@ public final class LMSAgent {
     }
 
     /// Scans the extract tree and stages every new or changed file.
-    public func scanAndStage() throws -> StageReport {
+    public func scanAndStage(shouldStop: () -> Bool = { false }) throws -> StageReport {
+        try stage(try Scanner.scan(root: root), shouldStop: shouldStop).report
+    }
+
+    /// Stages the given files, each in its own unit (a savepoint in a batch of commits). Stops early,
+    /// between files, when `shouldStop` says so. Returns the files that kept changing while read.
+    public func stage(_ candidates: [Candidate], shouldStop: () -> Bool = { false }) throws -> (report: StageReport, changing: [String]) {
         var report = StageReport()
+        var changing: [String] = []
         let stager = Stager(root: root, buffer: buffer, logger: logger)
         try buffer.batch {
-        for candidate in try Scanner.scan(root: root) {
-            guard case .file = candidate.classification else {
-                if case .ignored(let why) = candidate.classification { logger.debug("ignored \(candidate.relativePath): \(why)") }
-                continue
+            for candidate in candidates {
+                if shouldStop() { break }
+                guard case .file = candidate.classification else {
+                    if case .ignored(let why) = candidate.classification { logger.debug("ignored \(candidate.relativePath): \(why)") }
+                    continue
+                }
+                report.seen += 1
+                switch try stager.stage(candidate) {
+                case .staged(_, let rows):
+                    report.staged += 1
+                    report.stagedRows += rows
+                case .unchanged: report.unchanged += 1
+                case .rejected(_, let error):
+                    report.rejected += 1
+                    report.errors.append(error.description)
+                    logger.error("rejected: \(error.description)")
+                case .ignored(let why):
+                    report.ignored += 1
+                    logger.debug("ignored \(candidate.relativePath): \(why)")
+                case .changing:
+                    report.changing += 1
+                    changing.append(candidate.relativePath)
+                    logger.warning("\(candidate.relativePath) kept changing while it was read; it is left for the next pass")
+                }
+                try buffer.batchTick()
             }
-            report.seen += 1
-            switch try stager.stage(candidate) {
-            case .staged(_, let rows):
-                report.staged += 1
-                report.stagedRows += rows
-            case .unchanged: report.unchanged += 1
-            case .rejected(_, let error):
-                report.rejected += 1
-                report.errors.append(error.description)
-                logger.error("rejected: \(error.description)")
-            case .ignored(let why):
-                report.ignored += 1
-                logger.debug("ignored \(candidate.relativePath): \(why)")
-            case .changing:
-                report.changing += 1
-                logger.warning("\(candidate.relativePath) kept changing while it was read; it is left for the next pass")
-            }
-            try buffer.batchTick()
         }
-        }
-        return report
+        return (report, changing)
     }
 
     /// `flush`: scan, stage, forward. `resume`: forward what is staged, without reading the extract.

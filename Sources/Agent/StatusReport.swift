@@ -15,6 +15,8 @@ public struct StatusReport: Sendable, Codable {
     public var waitingRows: Int
     public var lastErrors: [ErrorEntry]
     public var tables: [Table]
+    /// The pid of a `watch` running on this buffer, if any.
+    public var watcherPid: String?
 }
 
 extension LMSAgent {
@@ -34,6 +36,6 @@ extension LMSAgent {
             counts: try buffer.stateCounts(), oldestPending: try buffer.oldestPending(),
             outstandingRejected: try buffer.outstandingRejected().count,
             waitingRows: try buffer.waitingFiles().reduce(0) { $0 + $1.waitingRows },
-            lastErrors: try buffer.lastErrors(limit: 5), tables: tables)
+            lastErrors: try buffer.lastErrors(limit: 5), tables: tables, watcherPid: WatchLock.holder(bufferPath: buffer.path))
     }
 }

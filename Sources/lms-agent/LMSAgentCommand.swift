@@ -11,5 +11,5 @@ struct LMSAgentCommand: ParsableCommand {
             LMS-DS); 3 rows wait for parents not yet in the LMS-DS; 4 the LMS-DS is unavailable (staged work is \
             kept for resume); 64 bad usage.
             """,
-        subcommands: [Flush.self, Resume.self, Status.self, Inspect.self, Retry.self, GenerateSample.self])
+        subcommands: [Watch.self, Flush.self, Resume.self, Status.self, Inspect.self, Retry.self, GenerateSample.self])
 }

@@ -32,6 +32,9 @@ struct CommonOptions: ParsableArguments {
     @Option(name: [.customShort("l"), .customLong("log-level")], help: "DEBUG, INFO, WARNING, ERROR or CRITICAL. Env: LOG_LEVEL.")
     var logLevel: String?
 
+    @Option(name: .customLong("log-format"), help: "text (default) or json (one object per line). Env: LOG_FORMAT.")
+    var logFormat: String?
+
     @Option(help: "The buffer file. Env: LMS_AGENT_BUFFER. Default: one per extract in the state directory.")
     var buffer: String?
 
@@ -70,7 +73,11 @@ struct CommonOptions: ParsableArguments {
         guard let level = TextLogHandler.level(named: settings.logLevel) else {
             throw ValidationError("unknown log level '\(settings.logLevel)': use DEBUG, INFO, WARNING, ERROR or CRITICAL")
         }
-        var logger = Logger(label: "lms-agent") { _ in TextLogHandler(level: level) }
+        let format = (logFormat ?? ProcessInfo.processInfo.environment["LOG_FORMAT"] ?? "text").lowercased()
+        guard format == "text" || format == "json" else { throw ValidationError("--log-format is text or json") }
+        var logger = Logger(label: "lms-agent") { _ in
+            format == "json" ? AnyLogHandler(JSONLogHandler(level: level)) : AnyLogHandler(TextLogHandler(level: level))
+        }
         logger.logLevel = level
         if password != nil {
             logger.warning("--password is visible to other users of this machine; prefer DB_PASSWORD in the environment or a .env file")
@@ -97,4 +104,23 @@ func printJSON<T: Encodable>(_ value: T) throws {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
     print(String(decoding: try encoder.encode(value), as: UTF8.self))
+}
+
+/// Either log handler behind one type, so the choice can be made at run time.
+struct AnyLogHandler: LogHandler {
+    var base: any LogHandler
+    init(_ base: any LogHandler) { self.base = base }
+    var metadata: Logger.Metadata {
+        get { base.metadata }
+        set { base.metadata = newValue }
+    }
+    var logLevel: Logger.Level {
+        get { base.logLevel }
+        set { base.logLevel = newValue }
+    }
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { base[metadataKey: key] }
+        set { base[metadataKey: key] = newValue }
+    }
+    func log(event: LogEvent) { base.log(event: event) }
 }

@@ -20,6 +20,7 @@ struct Status: ParsableCommand {
             print("extract: \(s.extract)")
             print("buffer:  \(s.buffer)")
             print("target:  \(s.target)\(s.targetError.map { " (unavailable: \($0))" } ?? "")")
+            print("watcher: \(s.watcherPid.map { "running (pid \($0))" } ?? "not running")")
             print("")
             var t = TextTable("state", "resource", "files", "rows", "waiting rows")
             for c in s.counts { t.add([c.state, c.resource, "\(c.files)", "\(c.rows)", "\(c.waitingRows)"]) }

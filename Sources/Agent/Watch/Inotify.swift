@@ -1,0 +1,127 @@
+import Glibc
+
+/// What inotify reported, reduced to what the watcher acts on.
+enum FileEvent: Equatable {
+    /// A file was closed after writing, or moved into place: a candidate (relative path).
+    case fileReady(String)
+    /// A file is being written (modified, created): not a candidate yet, but the tree is busy.
+    case fileBusy(String)
+    /// A directory appeared (created or moved in): watch it, then scan it.
+    case directoryAdded(String)
+    /// A watched directory went away (deleted or moved out).
+    case directoryGone(String)
+    /// The kernel dropped events: only a full rescan is safe.
+    case overflow
+}
+
+/// Recursive inotify over the extract tree. Every directory has its own watch; a new directory is
+/// watched first and scanned after, so files created before its watch existed are not missed.
+final class Inotify {
+    let fd: Int32
+    let root: String
+    private var paths: [Int32: String] = [:]   // watch descriptor -> relative directory ("" = root)
+    private var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+    /// Set when the kernel's watch limit was reached: the tree is then only scanned periodically.
+    private(set) var limitReached = false
+
+    init(root: String) throws {
+        self.root = root
+        fd = inotify_init1(Int32(IN_CLOEXEC | IN_NONBLOCK))
+        guard fd >= 0 else { throw AgentError.config("inotify_init1 failed: \(String(cString: strerror(errno)))") }
+    }
+
+    deinit { close(fd) }
+
+    static let fileMask = UInt32(IN_CLOSE_WRITE | IN_MOVED_TO | IN_MODIFY | IN_CREATE | IN_DELETE_SELF | IN_MOVE_SELF | IN_MOVED_FROM | IN_DELETE)
+
+    /// Watches `relative` and every directory below it; returns the directories newly watched.
+    /// Returns false when the watch limit was hit (the caller falls back to periodic scans).
+    @discardableResult
+    func watchTree(_ relative: String) -> Bool {
+        let full = relative.isEmpty ? root : root + "/" + relative
+        let wd = inotify_add_watch(fd, full, Inotify.fileMask | UInt32(IN_ONLYDIR))
+        if wd < 0 {
+            if errno == ENOSPC { limitReached = true; return false }
+            return true  // gone already, or not a directory: nothing to watch
+        }
+        paths[wd] = relative
+        guard let dir = opendir(full) else { return true }
+        defer { closedir(dir) }
+        var subdirs: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if name.hasPrefix(".") { continue }
+            if entry.pointee.d_type == UInt8(DT_DIR) {
+                subdirs.append(relative.isEmpty ? name : relative + "/" + name)
+            }
+        }
+        for d in subdirs where !watchTree(d) { return false }
+        return true
+    }
+
+    var watchCount: Int { paths.count }
+
+    /// Reads every pending event (non-blocking).
+    func readEvents() -> [FileEvent] {
+        var out: [FileEvent] = []
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n <= 0 { break }
+            buffer.withUnsafeBytes { raw in
+                var off = 0
+                while off + 16 <= n {
+                    let ev = raw.loadUnaligned(fromByteOffset: off, as: inotify_event.self)
+                    let nameBytes = UnsafeRawBufferPointer(rebasing: raw[(off + 16)..<(off + 16 + Int(ev.len))])
+                    let name = String(decoding: nameBytes.prefix { $0 != 0 }, as: UTF8.self)
+                    off += 16 + Int(ev.len)
+                    if ev.mask & UInt32(IN_Q_OVERFLOW) != 0 { out.append(.overflow); continue }
+                    guard let dir = paths[ev.wd] else { continue }
+                    if ev.mask & UInt32(IN_IGNORED) != 0 { paths[ev.wd] = nil; continue }
+                    if ev.mask & UInt32(IN_DELETE_SELF | IN_MOVE_SELF) != 0 {
+                        paths[ev.wd] = nil
+                        inotify_rm_watch(fd, ev.wd)
+                        out.append(.directoryGone(dir))
+                        continue
+                    }
+                    if name.hasPrefix(".") || name.isEmpty { continue }
+                    let rel = dir.isEmpty ? name : dir + "/" + name
+                    let isDir = ev.mask & UInt32(IN_ISDIR) != 0
+                    if isDir {
+                        if ev.mask & UInt32(IN_CREATE | IN_MOVED_TO) != 0 { out.append(.directoryAdded(rel)) }
+                        if ev.mask & UInt32(IN_MOVED_FROM | IN_DELETE) != 0 { out.append(.directoryGone(rel)) }
+                    } else if ev.mask & UInt32(IN_CLOSE_WRITE | IN_MOVED_TO) != 0 {
+                        out.append(.fileReady(rel))
+                    } else if ev.mask & UInt32(IN_MODIFY | IN_CREATE) != 0 {
+                        out.append(.fileBusy(rel))
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    /// Forgets the watches of a directory that went away, and of everything below it.
+    func forget(_ relative: String) {
+        for (wd, p) in paths where p == relative || p.hasPrefix(relative + "/") {
+            paths[wd] = nil
+            inotify_rm_watch(fd, wd)
+        }
+    }
+
+    /// The sysctl that limits watches, and its value, for the log.
+    static var watchLimit: String {
+        guard let f = fopen("/proc/sys/fs/inotify/max_user_watches", "r") else { return "unknown" }
+        defer { fclose(f) }
+        var v: Int = 0
+        return fscanf_int(f, &v) ? String(v) : "unknown"
+    }
+}
+
+private func fscanf_int(_ f: UnsafeMutablePointer<FILE>, _ v: inout Int) -> Bool {
+    var buf = [CChar](repeating: 0, count: 32)
+    guard fgets(&buf, 32, f) != nil else { return false }
+    let s = String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    guard let n = Int(s.filter(\.isNumber)) else { return false }
+    v = n
+    return true
+}

@@ -1,0 +1,60 @@
+import Buffer
+import Foundation
+import Logging
+
+/// Prometheus text-format metrics, written atomically (temporary file, then rename) for
+/// node_exporter's textfile collector.
+final class MetricsFile {
+    let path: String
+    private var rounds = 0
+    private var failedRounds = 0
+    private var errors = 0
+    private var lastSuccess: Double?
+    private var lastForwardSeconds: Double?
+
+    init(path: String) { self.path = path }
+
+    func recordRound(success: Bool, forwardSeconds: Double?, errors: Int) {
+        rounds += 1
+        if success { lastSuccess = Date().timeIntervalSince1970 } else { failedRounds += 1 }
+        self.errors += errors
+        if let forwardSeconds { lastForwardSeconds = forwardSeconds }
+    }
+
+    func write(buffer: Buffer, targetUp: Bool, logger: Logger) {
+        var out = ""
+        func metric(_ name: String, _ help: String, _ type: String) { out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n" }
+        let counts = (try? buffer.stateCounts()) ?? []
+        metric("lms_agent_files", "File versions in the buffer's ledger, by state and resource.", "gauge")
+        for c in counts { out += "lms_agent_files{state=\"\(c.state)\",resource=\"\(c.resource)\"} \(c.files)\n" }
+        metric("lms_agent_rows", "Rows of those files, by state and resource.", "gauge")
+        for c in counts { out += "lms_agent_rows{state=\"\(c.state)\",resource=\"\(c.resource)\"} \(c.rows)\n" }
+        metric("lms_agent_waiting_rows", "Rows waiting for parents not yet in the LMS-DS.", "gauge")
+        out += "lms_agent_waiting_rows \(counts.reduce(0) { $0 + $1.waitingRows })\n"
+        metric("lms_agent_backlog_files", "Files staged or waiting, not yet fully forwarded.", "gauge")
+        out += "lms_agent_backlog_files \(counts.filter { $0.state == "staged" || $0.state == "waiting" }.reduce(0) { $0 + $1.files })\n"
+        metric("lms_agent_rounds_total", "Forwarding rounds since start.", "counter")
+        out += "lms_agent_rounds_total \(rounds)\n"
+        metric("lms_agent_failed_rounds_total", "Rounds whose forwarding failed (LMS-DS unavailable) since start.", "counter")
+        out += "lms_agent_failed_rounds_total \(failedRounds)\n"
+        metric("lms_agent_errors_total", "Errors since start (rejected files, failed rounds).", "counter")
+        out += "lms_agent_errors_total \(errors)\n"
+        metric("lms_agent_target_up", "1 when the LMS-DS was reachable at the last attempt.", "gauge")
+        out += "lms_agent_target_up \(targetUp ? 1 : 0)\n"
+        if let lastSuccess {
+            metric("lms_agent_last_success_timestamp_seconds", "When a round last forwarded successfully (Unix time).", "gauge")
+            out += "lms_agent_last_success_timestamp_seconds \(Int(lastSuccess))\n"
+        }
+        if let lastForwardSeconds {
+            metric("lms_agent_forward_duration_seconds", "Duration of the last successful round.", "gauge")
+            out += String(format: "lms_agent_forward_duration_seconds %.3f\n", lastForwardSeconds)
+        }
+        let tmp = path + ".tmp"
+        do {
+            try out.write(toFile: tmp, atomically: false, encoding: .utf8)
+            if rename(tmp, path) != 0 { logger.warning("cannot write metrics to \(path)") }
+        } catch {
+            logger.warning("cannot write metrics to \(path): \(error)")
+        }
+    }
+}

@@ -1,0 +1,45 @@
+import Agent
+import ArgumentParser
+import Foundation
+
+struct Watch: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run as a service: reconcile, then watch the extract with inotify and forward each extractor run when it is done.",
+        discussion: """
+            A file is staged once it is closed and its size and mtime have not changed for --settle-seconds \
+            (and it ends with a complete record). A round (stage, then forward in load order) starts when the \
+            tree has been quiet for the settle time, or after --max-wait at the latest. SIGTERM or SIGINT \
+            finishes the file in hand and exits 0. With NOTIFY_SOCKET set, it tells systemd when it is ready \
+            and pings the watchdog.
+            """)
+
+    @OptionGroup var options: CommonOptions
+    @Option(name: .customLong("settle-seconds"), help: "How long a file must be unchanged (and the tree quiet) before it is staged.")
+    var settleSeconds: Double = 5
+    @Option(name: .customLong("max-wait"), help: "Seconds a busy tree may postpone a round at most.")
+    var maxWait: Double = 300
+    @Option(name: .customLong("rescan-interval"), help: "Seconds between full rescans (the safety net for lost events).")
+    var rescanInterval: Double = 600
+    @Option(name: .customLong("metrics-file"), help: "Write Prometheus metrics here (node_exporter textfile collector).")
+    var metricsFile: String?
+
+    func validate() throws {
+        guard settleSeconds >= 0, maxWait > 0, rescanInterval > 0 else {
+            throw ValidationError("--settle-seconds must be 0 or more, --max-wait and --rescan-interval positive")
+        }
+    }
+
+    func run() throws {
+        try runReportingErrors {
+            let settings = try options.settings()
+            let agent = try LMSAgent(settings: settings, logger: try options.logger(settings), requireExtract: true)
+            var o = WatchOptions()
+            o.settleSeconds = settleSeconds
+            o.maxWaitSeconds = maxWait
+            o.rescanIntervalSeconds = rescanInterval
+            o.metricsFile = metricsFile
+            let code = try WatchService(agent: agent, options: o).run()
+            return code == 0 ? .success : .fatal
+        }
+    }
+}
