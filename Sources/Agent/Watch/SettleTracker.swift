@@ -10,6 +10,8 @@ struct SettleTracker {
         var mtimeNs: Int64
         /// A close-after-write or move-in was seen since the last change.
         var closed: Bool
+        /// A write was seen: a writer has the file open until its close event arrives.
+        var writing: Bool = false
     }
 
     private(set) var entries: [String: Entry] = [:]
@@ -21,22 +23,19 @@ struct SettleTracker {
 
     /// Something happened to `path` (an event or a scan found it). `closed` for close-after-write and
     /// move-in events; a scan cannot know, so it passes false and stability has to show it.
-    mutating func touched(_ path: String, now: Double, closed: Bool, stat: (size: Int64, mtimeNs: Int64)?) {
+    mutating func touched(_ path: String, now: Double, closed: Bool, writing: Bool = false, stat: (size: Int64, mtimeNs: Int64)?) {
         lastActivity = now
         guard let stat else { entries[path] = nil; return }
-        if var e = entries[path] {
-            if e.size != stat.size || e.mtimeNs != stat.mtimeNs {
-                e.size = stat.size
-                e.mtimeNs = stat.mtimeNs
-                e.lastChange = now
-                e.closed = closed
-            } else if closed {
-                e.closed = true
-            }
-            entries[path] = e
-        } else {
-            entries[path] = Entry(firstSeen: now, lastChange: now, size: stat.size, mtimeNs: stat.mtimeNs, closed: closed)
+        var e = entries[path] ?? Entry(firstSeen: now, lastChange: now, size: stat.size, mtimeNs: stat.mtimeNs, closed: closed)
+        if e.size != stat.size || e.mtimeNs != stat.mtimeNs {
+            e.size = stat.size
+            e.mtimeNs = stat.mtimeNs
+            e.lastChange = now
+            e.closed = closed
         }
+        if closed { e.closed = true; e.writing = false }
+        if writing { e.writing = true; e.closed = false; e.lastChange = now }
+        entries[path] = e
     }
 
     /// Activity that concerns no tracked file (a directory appeared): the tree is not quiet yet.
@@ -60,16 +59,24 @@ struct SettleTracker {
                 continue
             }
             let quiet = now - e.lastChange
-            // Closed and settled, or (found by a scan) settled for longer.
-            guard quiet >= settle, e.closed || quiet >= settle * 2 else { continue }
+            guard quiet >= settle * Self.factor(e, settle) else { continue }
             guard endsWithNewline(path) || s.size == 0 || quiet >= max(settle * 3, 10) else { continue }
             out.append(path)
         }
         return out.sorted()
     }
 
+    /// How many settle times a file must stay unchanged: one once its writer closed it; two when a
+    /// scan found it (no event says whether it is open); for a file seen being written and not yet
+    /// closed, long enough to mean its close event was lost (ten, and at least 30 s).
+    static func factor(_ e: Entry, _ settle: Double) -> Double {
+        if e.closed { return 1 }
+        if e.writing { return settle > 0 ? max(10, 30 / settle) : 1 }
+        return 2
+    }
+
     /// When the next file could become ready (for the poll timeout).
     func nextCheck(now: Double, settle: Double) -> Double? {
-        entries.values.map { $0.lastChange + ($0.closed ? settle : settle * 2) }.min()
+        entries.values.map { $0.lastChange + settle * Self.factor($0, settle) }.min()
     }
 }

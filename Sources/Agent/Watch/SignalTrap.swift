@@ -25,6 +25,13 @@ enum SignalTrap {
             action.sa_flags = 0
             sigaction(sig, &action, nil)
         }
+        // A parent may have started us with these signals blocked (Foundation's Process passes its
+        // thread's mask on): a service must hear them.
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGTERM)
+        sigaddset(&set, SIGINT)
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
     }
 
     static var stopping: Bool { stopRequested != 0 }

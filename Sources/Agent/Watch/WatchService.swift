@@ -99,9 +99,9 @@ public final class WatchService {
         for e in events {
             switch e {
             case .fileReady(let path):
-                track(path, now: now, closed: true)
+                track(path, now: now, closed: true, writing: false)
             case .fileBusy(let path):
-                track(path, now: now, closed: false)
+                track(path, now: now, closed: false, writing: true)
             case .directoryAdded(let dir):
                 tracker.activity(now: now)
                 // Watch it, then scan it: files written before the watch existed are found by the scan.
@@ -118,9 +118,9 @@ public final class WatchService {
         }
     }
 
-    private func track(_ relative: String, now: Double, closed: Bool) {
+    private func track(_ relative: String, now: Double, closed: Bool, writing: Bool) {
         guard case .file = ExtractPath.classify(relative) else { return }
-        tracker.touched(relative, now: now, closed: closed, stat: Scanner.fileStat(agent.root + "/" + relative))
+        tracker.touched(relative, now: now, closed: closed, writing: writing, stat: Scanner.fileStat(agent.root + "/" + relative))
     }
 
     /// Startup: every file the ledger does not know in this version is tracked until it is settled.
@@ -193,9 +193,15 @@ public final class WatchService {
 
     private func readyFiles(now: Double) -> [String] {
         let root = agent.root
-        return tracker.ready(now: now, settle: options.settleSeconds,
-                             stat: { Scanner.fileStat(root + "/" + $0) },
-                             endsWithNewline: { WatchService.endsWithNewline(root + "/" + $0) })
+        let settled = tracker.ready(now: now, settle: options.settleSeconds,
+                                    stat: { Scanner.fileStat(root + "/" + $0) },
+                                    endsWithNewline: { WatchService.endsWithNewline(root + "/" + $0) })
+        // No close event vouches for a file a scan found: one a process still has open for writing
+        // is not complete, however long it has been quiet.
+        let unvouched = settled.filter { tracker.entries[$0]?.closed == false }
+        guard !unvouched.isEmpty else { return settled }
+        let open = OpenFiles.openForWriting()
+        return settled.filter { !open.contains(root + "/" + $0) }
     }
 
     /// One round: stage the settled files, then forward everything pending, in load order.

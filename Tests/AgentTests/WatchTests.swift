@@ -1,0 +1,179 @@
+import Agent
+import Buffer
+import Extract
+import Foundation
+import Glibc
+import SampleExtract
+import Testing
+
+/// `lms-agent watch` as a subprocess over a temporary tree.
+final class WatchProcess {
+    let process = Process()
+    let log: String
+
+    /// The lms-agent binary beside the test bundle (or LMS_AGENT_BIN).
+    static var binary: String {
+        if let b = ProcessInfo.processInfo.environment["LMS_AGENT_BIN"] { return b }
+        let dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        var candidate = dir
+        for _ in 0..<3 {
+            let path = candidate.appendingPathComponent("lms-agent").path
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
+            candidate = candidate.deletingLastPathComponent()
+        }
+        return dir.appendingPathComponent("lms-agent").path
+    }
+
+    init(_ w: World, settle: Double = 0.5, extra: [String] = []) throws {
+        log = w.dir + "/watch-\(UUID().uuidString.prefix(6)).log"
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
+        process.executableURL = URL(fileURLWithPath: WatchProcess.binary)
+        let s = w.settings
+        var args = ["watch", "--csvpath", w.root, "--buffer", s.bufferPath!, "--settle-seconds", String(settle),
+                    "--engine", s.engine.rawValue, "--log-level", "DEBUG"] + extra
+        var env = ProcessInfo.processInfo.environment
+        switch s.engine {
+        case .sqlite: args += ["--dbname", s.sqliteDatabasePath]
+        default:
+            args += ["--server", s.server!, "--port", String(s.port!), "--dbname", s.dbname!, "--username", s.username!]
+            env["DB_PASSWORD"] = s.password
+        }
+        process.arguments = args
+        process.environment = env
+        process.standardError = FileHandle(forWritingAtPath: log)
+        process.standardOutput = FileHandle(forWritingAtPath: log)
+        try process.run()
+    }
+
+    deinit { if process.isRunning { process.terminate(); process.waitUntilExit() } }
+
+    var output: String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
+
+    /// Sends SIGTERM and waits; returns the exit code and how long the exit took.
+    func stop() -> (code: Int32, seconds: Double) {
+        let start = Date()
+        kill(process.processIdentifier, SIGTERM)
+        process.waitUntilExit()
+        return (process.terminationStatus, Date().timeIntervalSince(start))
+    }
+}
+
+/// Polls `condition` until it holds or `timeout` passes (an error counts as "not yet": the LMS-DS
+/// may not have its tables before the watcher's first round).
+func eventually(_ timeout: Double = 20, _ condition: () throws -> Bool) -> Bool {
+    let end = Date().addingTimeInterval(timeout)
+    while Date() < end {
+        if (try? condition()) == true { return true }
+        usleep(100_000)
+    }
+    return (try? condition()) == true
+}
+
+@Suite("watch: a service over the extract directory", .serialized)
+struct WatchTests {
+    static func users(_ n: Int, day: Int = 1) -> String {
+        var text = Resource.users.schema.columns.map(\.name).joined(separator: ",") + "\n"
+        for i in 1...n { text += "u\(i),TestLMS,student,,,User \(i),u\(i)@x.org,2026-08-01 08:00:00,2026-09-0\(day) 08:00:00,,\n" }
+        return text
+    }
+
+    @Test(arguments: TestEngine.available)
+    func aSlowWriteIsStagedOnceCompleteAfterTheLastWrite(_ engine: TestEngine) throws {
+        let w = try World(engine: engine)
+        try FileManager.default.createDirectory(atPath: w.root + "/users", withIntermediateDirectories: true)
+        let watch = try WatchProcess(w)
+        let path = "users/2026-09-01-06-00-00.csv"
+        // Written in place, in chunks that end on line breaks, with pauses longer than the settle time.
+        let text = Self.users(300)
+        let bytes = Array(text.utf8)
+        _ = FileManager.default.createFile(atPath: w.root + "/" + path, contents: nil)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: w.root + "/" + path))
+        let cuts = [0, text.utf8.count / 3, 2 * text.utf8.count / 3, text.utf8.count].map { c -> Int in
+            var i = c
+            while i < bytes.count && i > 0 && bytes[i - 1] != 0x0A { i += 1 }
+            return i
+        }
+        for k in 0..<3 {
+            try handle.write(contentsOf: Data(bytes[cuts[k]..<cuts[k + 1]]))
+            if k < 2 { usleep(1_500_000) }
+        }
+        try handle.close()
+        #expect(eventually { try w.count("LMSUser") == 300 }, "\(watch.output)")
+        let versions = try w.buffer().files(where: "path = ?", [.text(path)])
+        #expect(versions.count == 1, "\(watch.output)")
+        #expect(versions.first?.rowCount == 300)
+        #expect(watch.stop().code == 0)
+    }
+
+    @Test(arguments: TestEngine.available)
+    func newFoldersRenamesAndRewritesAreFollowed(_ engine: TestEngine) throws {
+        let w = try World(engine: engine)
+        try w.writeBase()
+        let watch = try WatchProcess(w)
+        // Reconcile: what was there before the start is loaded.
+        #expect(eventually { try w.count("LMSUserLMSSectionAssociation") == 8 }, "\(watch.output)")
+
+        // A new section folder, with its file written at once.
+        try w.write("sections/2026-09-02-06-00-00.csv", .sections, [Row.section("s1"), Row.section("s2"), Row.section("s3")])
+        try w.write("section=s3/assignments/2026-09-02-07-00-00.csv", .assignments, [Row.assignment("a3", section: "s3")])
+        #expect(eventually { try w.count("Assignment") == 3 }, "\(watch.output)")
+
+        // A file renamed into place (written under a hidden name first).
+        let final = w.root + "/section=s3/section-activities/2026-09-02-07-00-00.csv"
+        try FileManager.default.createDirectory(atPath: (final as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try w.write("section=s3/section-activities/.partial", .sectionActivities, [Row.sectionActivity("act1", user: "u1", section: "s3")])
+        #expect(rename(w.root + "/section=s3/section-activities/.partial", final) == 0)
+        #expect(eventually { try w.count("LMSSectionActivity") == 1 }, "\(watch.output)")
+
+        // A file rewritten in place: a new version, applied.
+        try w.write("section=s3/assignments/2026-09-02-07-00-00.csv", .assignments, [Row.assignment("a3", section: "s3", title: "Renamed")])
+        #expect(eventually { try w.snapshot("Assignment", "Title")["a3"] == "Renamed" }, "\(watch.output)")
+        #expect(try w.buffer().files(where: "path = 'section=s3/assignments/2026-09-02-07-00-00.csv'").count == 2)
+
+        let stop = watch.stop()
+        #expect(stop.code == 0)
+        #expect(stop.seconds < 5)
+        #expect(watch.output.contains("round:"))
+    }
+
+    @Test(arguments: TestEngine.available)
+    func sigtermInTheMiddleOfARoundLosesNothing(_ engine: TestEngine) throws {
+        // The reference: the same extract flushed in one go.
+        let reference = try World(engine: engine)
+        var o = SampleOptions()
+        o.users = 400; o.sections = 30; o.assignmentsPerSection = 6
+        _ = try SampleGenerator.write(to: reference.root, options: o)
+        #expect(try reference.flush().exitCode == .success)
+
+        let w = try World(engine: engine)
+        let watch = try WatchProcess(w, settle: 0.3)
+        _ = try SampleGenerator.write(to: w.root, options: o)
+        // Stop it once forwarding has begun, before it is done.
+        _ = eventually(30) { try w.count("LMSUser") > 0 }
+        let stop = watch.stop()
+        #expect(stop.code == 0)
+        #expect(stop.seconds < 5)
+        let partial = try w.count("AssignmentSubmission")
+
+        // A later start continues, with nothing lost or applied twice.
+        let again = try WatchProcess(w, settle: 0.3)
+        #expect(eventually(60) { try w.count("AssignmentSubmission") == reference.count("AssignmentSubmission") }, "\(again.output)")
+        #expect(eventually(30) { try w.buffer().pendingFiles().isEmpty })
+        for r in Resource.allCases {
+            #expect(try w.snapshot(r.schema.table) == reference.snapshot(r.schema.table), "\(r)")
+        }
+        #expect(try w.value("SELECT count(*) FROM \(w.t("ProcessedFiles"))") == reference.value("SELECT count(*) FROM \(reference.t("ProcessedFiles"))"))
+        #expect(again.stop().code == 0)
+        _ = partial
+    }
+
+    @Test func statusSaysWhetherAWatcherRuns() throws {
+        let w = try World()
+        try w.writeBase()
+        let watch = try WatchProcess(w)
+        #expect(eventually { try w.count("LMSUser") == 4 })
+        #expect(try w.agent(csvPath: false).status().watcherPid == String(watch.process.processIdentifier))
+        #expect(watch.stop().code == 0)
+        #expect(try w.agent(csvPath: false).status().watcherPid == nil)
+    }
+}
