@@ -32,7 +32,14 @@ as_owner() {
 as_owner "'$bindir/initdb' -D '$dir/data' -U postgres --pwfile='$dir/pwfile' --auth-local=trust --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 >'$dir/initdb.log' 2>&1" \
   || { cat "$dir/initdb.log" >&2; exit 1; }
 rm -f "$dir/pwfile"
-as_owner "'$bindir/pg_ctl' -D '$dir/data' -l '$dir/server.log' -w -t 60 -o \"-c listen_addresses=127.0.0.1 -p $port -k '$dir' -c max_connections=50\" start >/dev/null" \
+# Settings in the cluster itself, so that a plain `pg_ctl start` (tests restart it) comes back the same.
+cat >> "$dir/data/postgresql.auto.conf" <<CONF
+listen_addresses = '127.0.0.1'
+port = $port
+unix_socket_directories = '$dir'
+max_connections = 50
+CONF
+as_owner "'$bindir/pg_ctl' -D '$dir/data' -l '$dir/server.log' -w -t 60 start >/dev/null" \
   || { cat "$dir/server.log" >&2; exit 1; }
 echo "export LMS_AGENT_TEST_PG_HOST=127.0.0.1"
 echo "export LMS_AGENT_TEST_PG_PORT=$port"

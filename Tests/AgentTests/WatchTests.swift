@@ -4,6 +4,7 @@ import Extract
 import Foundation
 import Glibc
 import SampleExtract
+import PostgresDB
 import Testing
 
 /// `lms-agent watch` as a subprocess over a temporary tree.
@@ -24,7 +25,7 @@ final class WatchProcess {
         return dir.appendingPathComponent("lms-agent").path
     }
 
-    init(_ w: World, settle: Double = 0.5, extra: [String] = []) throws {
+    init(_ w: World, settle: Double = 0.5, extra: [String] = [], server: (host: String, port: String, db: String, password: String)? = nil) throws {
         log = w.dir + "/watch-\(UUID().uuidString.prefix(6)).log"
         _ = FileManager.default.createFile(atPath: log, contents: nil)
         process.executableURL = URL(fileURLWithPath: WatchProcess.binary)
@@ -32,11 +33,17 @@ final class WatchProcess {
         var args = ["watch", "--csvpath", w.root, "--buffer", s.bufferPath!, "--settle-seconds", String(settle),
                     "--engine", s.engine.rawValue, "--log-level", "DEBUG"] + extra
         var env = ProcessInfo.processInfo.environment
-        switch s.engine {
-        case .sqlite: args += ["--dbname", s.sqliteDatabasePath]
-        default:
-            args += ["--server", s.server!, "--port", String(s.port!), "--dbname", s.dbname!, "--username", s.username!]
-            env["DB_PASSWORD"] = s.password
+        if let server {
+            args = args.map { $0 == "sqlite" ? "postgresql" : $0 }
+            args += ["--server", server.host, "--port", server.port, "--dbname", server.db, "--username", "postgres"]
+            env["DB_PASSWORD"] = server.password
+        } else {
+            switch s.engine {
+            case .sqlite: args += ["--dbname", s.sqliteDatabasePath]
+            default:
+                args += ["--server", s.server!, "--port", String(s.port!), "--dbname", s.dbname!, "--username", s.username!]
+                env["DB_PASSWORD"] = s.password
+            }
         }
         process.arguments = args
         process.environment = env
@@ -175,5 +182,89 @@ struct WatchTests {
         #expect(try w.agent(csvPath: false).status().watcherPid == String(watch.process.processIdentifier))
         #expect(watch.stop().code == 0)
         #expect(try w.agent(csvPath: false).status().watcherPid == nil)
+    }
+}
+
+/// A PostgreSQL server of the test's own (scripts/start-postgres.sh), so that it can be stopped.
+final class OwnPostgres {
+    let env: [String: String]
+    static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+
+    init() throws {
+        let out = try OwnPostgres.shell("\(OwnPostgres.repo)/scripts/start-postgres.sh")
+        var env: [String: String] = [:]
+        for line in out.split(separator: "\n") where line.hasPrefix("export ") {
+            let kv = line.dropFirst(7).split(separator: "=", maxSplits: 1)
+            if kv.count == 2 { env[String(kv[0])] = String(kv[1]) }
+        }
+        self.env = env
+    }
+
+    deinit { _ = try? OwnPostgres.shell("\(OwnPostgres.repo)/scripts/stop-postgres.sh", env: env) }
+
+    var port: String { env["LMS_AGENT_TEST_PG_PORT"] ?? "" }
+    var password: String { env["LMS_AGENT_TEST_PG_PASSWORD"] ?? "" }
+
+    func pgctl(_ action: String) throws {
+        let data = env["LMS_AGENT_TEST_PGDATA"]!, bin = env["LMS_AGENT_TEST_PGBIN"]!
+        let cmd = "'\(bin)/pg_ctl' -D '\(data)' -l '\(data)/../server.log' -w -m fast \(action)"
+        _ = try OwnPostgres.shell(getuid() == 0 ? "su postgres -s /bin/sh -c \"\(cmd)\"" : cmd)
+    }
+
+    func connection(_ db: String) throws -> PostgresConnection {
+        try PostgresConnection(parameters: [("host", "127.0.0.1"), ("port", port), ("user", "postgres"), ("password", password), ("dbname", db)])
+    }
+
+    @discardableResult
+    static func shell(_ command: String, env: [String: String] = [:]) throws -> String {
+        // posix_spawn and waitpid, not Foundation's Process: the server the command starts would
+        // inherit the descriptor Process watches for the exit, and the wait would never end.
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("sh-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let exports = env.map { "export \($0.key)='\($0.value)'; " }.joined()
+        let args = ["/bin/bash", "-c", "\(exports)\(command) > '\(out)' 2>&1 < /dev/null"]
+        var argv = args.map { strdup($0) } + [nil]
+        defer { for a in argv { free(a) } }
+        var pid: pid_t = 0
+        guard posix_spawn(&pid, "/bin/bash", nil, nil, &argv, environ) == 0 else { throw AgentError.config("cannot run \(command)") }
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        return (try? String(contentsOfFile: out, encoding: .utf8)) ?? ""
+    }
+}
+
+@Suite("watch: the LMS-DS goes away and comes back", .serialized,
+       .enabled(if: TestPostgres.configured, "PostgreSQL is not configured"))
+struct WatchOutageTests {
+    @Test func theDatabaseIsStoppedDuringARoundAndStartedAgain() throws {
+        let server = try OwnPostgres()
+        try server.connection("postgres").execute("CREATE DATABASE outage")
+        let w = try World()   // its folders; the LMS-DS is the test's own server
+        try w.writeBase()
+        let own = try WatchProcess(w, settle: 0.3, server: ("127.0.0.1", server.port, "outage", server.password))
+        let db = { try server.connection("outage") }
+        func count(_ table: String) -> Int {
+            Int((try? db().execute("SELECT count(*) FROM lms.\(table)").rows.first?.first ?? nil) ?? "0") ?? 0
+        }
+        #expect(eventually { count("lmsuserlmssectionassociation") == 8 }, "\(own.output)")
+
+        // The server stops; the extractor writes the next files meanwhile.
+        try server.pgctl("stop")
+        for a in ["a1", "a2"] {
+            try w.write("section=\(a == "a1" ? "s1" : "s2")/assignment=\(a)/submissions/2026-09-01-07-00-00.csv", .submissions,
+                        (1...4).map { Row.submission("\(a)-u\($0)", assignment: a, user: "u\($0)") })
+        }
+        #expect(eventually { (try? w.buffer().pendingFiles().count) == 2 }, "\(own.output)")
+        usleep(2_500_000)
+        // It keeps watching and staging, and says so once, not once per retry.
+        #expect(own.output.components(separatedBy: "the LMS-DS is unavailable").count - 1 == 1, "\(own.output)")
+        #expect(own.process.isRunning)
+
+        // The server comes back: the agent catches up by itself, nothing lost, nothing twice.
+        try server.pgctl("start")
+        #expect(eventually(30) { count("assignmentsubmission") == 8 }, "\(own.output)")
+        #expect(own.output.contains("reachable again"))
+        #expect(count("processedfiles") == 8)
+        #expect(own.stop().code == 0)
     }
 }
