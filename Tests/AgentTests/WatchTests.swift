@@ -268,3 +268,55 @@ struct WatchOutageTests {
         #expect(own.stop().code == 0)
     }
 }
+
+@Suite("watch: service plumbing", .serialized)
+struct WatchPlumbingTests {
+    @Test func readinessWatchdogMetricsAndJSONLogs() throws {
+        let w = try World()
+        try w.writeBase()
+        // A datagram socket standing in for systemd's NOTIFY_SOCKET.
+        let socketPath = w.dir + "/notify.sock"
+        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in for (i, b) in socketPath.utf8.enumerated() { raw[i] = b } }
+        let bound = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+        #expect(bound == 0)
+        _ = fcntl(fd, F_SETFL, O_NONBLOCK)
+
+        setenv("NOTIFY_SOCKET", socketPath, 1)
+        setenv("WATCHDOG_USEC", "400000", 1)
+        defer { unsetenv("NOTIFY_SOCKET"); unsetenv("WATCHDOG_USEC") }
+        let metrics = w.dir + "/lms-agent.prom"
+        let watch = try WatchProcess(w, extra: ["--metrics-file", metrics, "--log-format", "json"])
+        #expect(eventually { try w.count("LMSUser") == 4 })
+        usleep(1_000_000)
+
+        var messages: [String] = []
+        var buf = [UInt8](repeating: 0, count: 512)
+        while true {
+            let n = recv(fd, &buf, buf.count, 0)
+            if n <= 0 { break }
+            messages.append(String(decoding: buf[0..<n], as: UTF8.self))
+        }
+        #expect(messages.first?.hasPrefix("READY=1") == true, "\(messages)")
+        #expect(messages.contains("WATCHDOG=1"))
+
+        let prom = (try? String(contentsOfFile: metrics, encoding: .utf8)) ?? ""
+        #expect(prom.contains("lms_agent_files{state=\"forwarded\",resource=\"users\"} 1"), "\(prom)")
+        #expect(prom.contains("lms_agent_rounds_total ") && !prom.contains("lms_agent_rounds_total 0"))
+        #expect(prom.contains("lms_agent_last_success_timestamp_seconds"))
+        #expect(prom.contains("lms_agent_backlog_files 0"))
+
+        let stop = watch.stop()
+        #expect(stop.code == 0)
+        // Every log line is one JSON object.
+        let lines = watch.output.split(separator: "\n")
+        #expect(!lines.isEmpty)
+        for line in lines {
+            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            #expect(object?["message"] != nil && object?["level"] != nil, "\(line)")
+        }
+    }
+}
