@@ -245,26 +245,9 @@ private enum SubmissionState: Int {
 // MARK: - Time
 
 private enum Clock {
-    static func daysFromCivil(_ y0: Int, _ m: Int, _ d: Int) -> Int {
-        let y = m <= 2 ? y0 - 1 : y0
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146_097 + doe - 719_468
-    }
-
-    static func civil(_ z0: Int) -> (year: Int, month: Int, day: Int) {
-        let z = z0 + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp + (mp < 10 ? 3 : -9)
-        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
-    }
+    // The civil-date arithmetic of Extract's date parser.
+    static func daysFromCivil(_ y: Int, _ m: Int, _ d: Int) -> Int { Values.daysFromCivil(y, m, d) }
+    static func civil(_ z: Int) -> (year: Int, month: Int, day: Int) { Values.civilFromDays(z) }
 
     /// Seconds since 1970-01-01 00:00 (local wall clock, no zone) of midnight of 2026-09-01.
     static let dayOne = daysFromCivil(2026, 9, 1) * 86_400
