@@ -263,7 +263,7 @@ struct WatchOutageTests {
         // The server comes back: the agent catches up by itself, nothing lost, nothing twice.
         try server.pgctl("start")
         #expect(eventually(30) { count("assignmentsubmission") == 8 }, "\(own.output)")
-        #expect(own.output.contains("reachable again"))
+        #expect(eventually(5) { own.output.contains("reachable again") }, "\(own.output)")
         #expect(count("processedfiles") == 8)
         #expect(own.stop().code == 0)
     }
