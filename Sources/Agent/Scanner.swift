@@ -19,13 +19,14 @@ public struct Candidate: Sendable, Equatable {
 /// Walks the extract tree and classifies every regular file. Hidden entries are skipped;
 /// symbolic links are followed to files but not to directories (no cycles).
 public enum Scanner {
-    public static func scan(root: String) throws -> [Candidate] {
+    /// Every file under `root`, or only under its folder `under` (a path relative to the root).
+    public static func scan(root: String, under: String = "") throws -> [Candidate] {
         var out: [Candidate] = []
         var st = stat()
         guard stat(root, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else {
             throw AgentError.config("the extract directory \(root) does not exist or is not a directory")
         }
-        try walk(root: root, relative: "", into: &out)
+        try walk(root: root, relative: under, into: &out)
         return out.sorted { $0.relativePath < $1.relativePath }
     }
 

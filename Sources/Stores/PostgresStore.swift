@@ -194,9 +194,8 @@ public final class PostgresStore: LMSDataStore, @unchecked Sendable {
     }
 
     private func applyInTransaction(_ c: PostgresConnection, _ request: ApplyRequest, rows: RowStream) throws -> ApplyResult {
-        var result = ApplyResult()
         let applied = request.mode == .snapshot
-            ? try isAppliedIn(c, request.fullPath, request.checksum) : false
+            ? try isApplied(fullPath: request.fullPath, checksum: request.checksum) : false
         let now = Timestamp.now()
         let merge = MergeSQL(schema: request.schema, dialect: dialect, present: request.presentColumns)
         if !stagingCreated.contains(merge.staging) {
@@ -239,47 +238,13 @@ public final class PostgresStore: LMSDataStore, @unchecked Sendable {
             // A large file: let the planner choose, with statistics of what was just loaded.
             try c.execute("ANALYZE \(merge.staging)")
         }
-        var resolve = merge.resolveParents
-        if let o = merge.markOrphans { resolve.append(o) }
-        try c.executeBatch(resolve.joined(separator: ";\n"))
-        result.waitingLines = try c.execute(merge.selectOrphanLines).rows.compactMap { $0[0].flatMap { Int($0) } }
-        if applied {
-            result.alreadyApplied = true
-            return result
-        }
-        result.restored = Int((try c.execute(merge.countRestored).rows.first?.first ?? nil) ?? "0") ?? 0
-        result.updated = try c.execute(merge.update).affected
-        result.inserted = try c.execute(merge.insert).affected
-        if request.schema.resource == .assignments {
-            try c.execute(merge.insertSubmissionTypes, [now])
-            try c.execute(merge.restoreSubmissionTypes)
-            if request.mode == .snapshot { try c.execute(merge.deleteSubmissionTypes, [now]) }
-        }
-        if request.mode == .snapshot {
-            for system in request.deleteSourceSystems {
-                if let d = merge.softDelete(scope: request.scope, sourceSystem: system, now: now) {
-                    result.softDeleted += try c.execute(d.sql, d.parameters).affected
-                }
-            }
-            try record(c, request, now: now)
-        }
-        return result
-    }
-
-    private func isAppliedIn(_ c: PostgresConnection, _ fullPath: String, _ checksum: String) throws -> Bool {
-        guard let row = try c.execute("SELECT Checksum FROM lms.ProcessedFiles WHERE FullPath = $1", [fullPath]).rows.first else { return false }
-        guard let recorded = row[0] else { return true }
-        return recorded == checksum
-    }
-
-    private func record(_ c: PostgresConnection, _ request: ApplyRequest, now: String) throws {
-        try c.execute(dialect.upsertProcessedFile, [request.fullPath, request.schema.resource.rawValue, String(request.rowCount), now, request.checksum])
+        return try merge.run(on: PostgresMergeExecutor(connection: c), request, now: now, alreadyApplied: applied)
     }
 
     public func recordWithoutApplying(_ request: ApplyRequest) throws {
         try inTransaction { c in
-            if try isAppliedIn(c, request.fullPath, request.checksum) { return }
-            try record(c, request, now: Timestamp.now())
+            if try isApplied(fullPath: request.fullPath, checksum: request.checksum) { return }
+            try MergeSQL.record(on: PostgresMergeExecutor(connection: c), request, dialect: dialect, now: Timestamp.now())
         }
     }
 
@@ -300,4 +265,14 @@ public final class PostgresStore: LMSDataStore, @unchecked Sendable {
     public func query(_ sql: String, _ parameters: [String?] = []) throws -> [[String?]] {
         try connect().execute(sql, parameters).rows
     }
+}
+
+/// The merge's statements on a libpq connection; parameter-free ones go in one round trip.
+struct PostgresMergeExecutor: MergeExecutor {
+    let connection: PostgresConnection
+    func execute(_ sql: String, _ parameters: [String]) throws -> Int { try connection.execute(sql, parameters).affected }
+    func executeAll(_ statements: [String]) throws {
+        if !statements.isEmpty { try connection.executeBatch(statements.joined(separator: ";\n")) }
+    }
+    func integers(_ sql: String) throws -> [Int] { try connection.execute(sql).rows.compactMap { $0.first.flatMap { $0 }.flatMap { Int($0) } } }
 }

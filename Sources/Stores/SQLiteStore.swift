@@ -52,10 +52,6 @@ public final class SQLiteStore: LMSDataStore, @unchecked Sendable {
         }
     }
 
-    private func alreadyApplied(_ request: ApplyRequest) throws -> Bool {
-        try isApplied(fullPath: request.fullPath, checksum: request.checksum)
-    }
-
     public func processedRecord(fullPath: String) throws -> ProcessedRecord {
         do {
             guard let row = try db.query("SELECT Checksum FROM ProcessedFiles WHERE FullPath = ?", [.text(fullPath)]).first else { return .none }
@@ -66,8 +62,7 @@ public final class SQLiteStore: LMSDataStore, @unchecked Sendable {
     }
 
     private func applyInTransaction(_ request: ApplyRequest, rows: RowStream) throws -> ApplyResult {
-        var result = ApplyResult()
-        let applied = request.mode == .snapshot ? try alreadyApplied(request) : false
+        let applied = request.mode == .snapshot ? try isApplied(fullPath: request.fullPath, checksum: request.checksum) : false
         let now = Timestamp.now()
         let merge = MergeSQL(schema: request.schema, dialect: dialect, present: request.presentColumns)
         // Prepared once per connection and reused: the merge text depends only on the resource and
@@ -100,43 +95,14 @@ public final class SQLiteStore: LMSDataStore, @unchecked Sendable {
             }
         }
 
-        for s in merge.resolveParents { try db.run(s) }
-        if let s = merge.markOrphans { try db.run(s) }
-        result.waitingLines = try db.query(merge.selectOrphanLines).compactMap { $0[0].integer.map { Int($0) } }
-        if applied {
-            // Committed before a crash: change nothing, but say which rows were left waiting.
-            result.alreadyApplied = true
-            return result
-        }
-        result.restored = Int(try db.scalar(merge.countRestored)?.integer ?? 0)
-        result.updated = try db.run(merge.update)
-        result.inserted = try db.run(merge.insert)
-        if request.schema.resource == .assignments {
-            try db.run(merge.insertSubmissionTypes, [.text(now)])
-            try db.run(merge.restoreSubmissionTypes)
-            if request.mode == .snapshot { try db.run(merge.deleteSubmissionTypes, [.text(now)]) }
-        }
-        if request.mode == .snapshot {
-            for system in request.deleteSourceSystems {
-                if let d = merge.softDelete(scope: request.scope, sourceSystem: system, now: now) {
-                    result.softDeleted += try db.run(d.sql, d.parameters.map { .text($0) })
-                }
-            }
-            try record(request, now: now)
-        }
-        return result
-    }
-
-    private func record(_ request: ApplyRequest, now: String) throws {
-        try db.run(dialect.upsertProcessedFile, [.text(request.fullPath), .text(request.schema.resource.rawValue),
-                                                 .integer(Int64(request.rowCount)), .text(now), .text(request.checksum)])
+        return try merge.run(on: SQLiteMergeExecutor(db: db), request, now: now, alreadyApplied: applied)
     }
 
     public func recordWithoutApplying(_ request: ApplyRequest) throws {
         do {
             try db.transaction(immediate: true) {
-                if try alreadyApplied(request) { return }
-                try record(request, now: Timestamp.now())
+                if try isApplied(fullPath: request.fullPath, checksum: request.checksum) { return }
+                try MergeSQL.record(on: SQLiteMergeExecutor(db: db), request, dialect: dialect, now: Timestamp.now())
             }
         } catch let e as SQLiteError {
             throw e.isBusy ? StoreError.unavailable(e.description) : StoreError.rejected(e.description)
@@ -155,4 +121,12 @@ public final class SQLiteStore: LMSDataStore, @unchecked Sendable {
     public func query(_ sql: String, _ arguments: [SQLValue] = []) throws -> [[SQLValue]] {
         try db.query(sql, arguments)
     }
+}
+
+/// The merge's statements on a SQLite connection (prepared once, reused).
+struct SQLiteMergeExecutor: MergeExecutor {
+    let db: SQLiteDatabase
+    func execute(_ sql: String, _ parameters: [String]) throws -> Int { try db.run(sql, parameters.map { .text($0) }) }
+    func executeAll(_ statements: [String]) throws { for s in statements { try db.run(s) } }
+    func integers(_ sql: String) throws -> [Int] { try db.query(sql).compactMap { $0.first?.integer.map { Int($0) } } }
 }

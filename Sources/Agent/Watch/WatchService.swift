@@ -135,8 +135,8 @@ public final class WatchService {
     }
 
     private func scanDirectory(_ dir: String, now: Double) {
-        guard let candidates = try? Scanner.scan(root: agent.root) else { return }
-        for c in candidates where c.relativePath.hasPrefix(dir + "/") { considerScanned(c, now: now) }
+        guard let candidates = try? Scanner.scan(root: agent.root, under: dir) else { return }
+        for c in candidates { considerScanned(c, now: now) }
     }
 
     private func considerScanned(_ c: Candidate, now: Double) {
