@@ -98,19 +98,33 @@ public struct Forwarder {
     }
 
     /// A crash between the LMS-DS commit and the buffer update leaves files `staged` that the LMS-DS
-    /// has. They are marked first, so that the supersede checks below see what the LMS-DS really holds.
+    /// has (so does a rebuilt buffer). They are marked first, so that the supersede checks below see
+    /// what the LMS-DS really holds: a file merged there is marked forwarded (its waiting rows found
+    /// again), and a file recorded there *without* being merged (a superseded snapshot) is marked
+    /// superseded, never taken for an applied one.
     private func recoverCommitted(into report: inout ForwardReport) throws {
         for file in try buffer.files(where: "state = 'staged' AND resource IS NOT NULL") {
-            guard try store.isApplied(fullPath: fullPath(of: file), checksum: file.sha256) else { continue }
             var tally = report.byResource[file.resource!.rawValue] ?? ResourceTally()
-            try forwardSnapshot(file, &tally, skipSupersedeCheck: true)
-            report.byResource[file.resource!.rawValue] = tally
+            defer { report.byResource[file.resource!.rawValue] = tally }
+            switch try store.processedRecord(fullPath: fullPath(of: file)) {
+            case .upstream:
+                try forwardSnapshot(file, &tally, skipSupersedeCheck: true)
+            case .applied(let checksum) where checksum == file.sha256:
+                try forwardSnapshot(file, &tally, skipSupersedeCheck: true)
+            case .recordedNotApplied(let checksum) where checksum == file.sha256:
+                try buffer.markSuperseded(file, by: "(recorded as superseded in the LMS-DS's ProcessedFiles)")
+                logger.info("\(file.path): the LMS-DS recorded it as superseded before; marked superseded")
+                tally.supersededFiles += 1
+            default:
+                continue
+            }
         }
     }
 
-    /// A later snapshot of the file's scope that the LMS-DS already has, if any.
-    private func newerAppliedSnapshot(than file: LedgerFile, previous: LedgerFile?) throws -> String? {
-        if let previous, previous.snapshot > file.snapshot { return previous.path }
+    /// A later snapshot of the file's scope (or a later version of the same snapshot) that the
+    /// LMS-DS already has, if any. Never apply an older snapshot over a newer one.
+    private func newerAppliedSnapshot(than file: LedgerFile) throws -> String? {
+        if let newer = try buffer.newerApplied(than: file) { return newer.path }
         for path in try buffer.laterSnapshotPaths(like: file) {
             let rel = ExtractFile(relativePath: path, resource: file.resource!, scope: file.scope, snapshot: "").upstreamRelativePath
             if try store.processedRecord(fullPath: fullPath(relative: rel)) != .none { return path }
@@ -146,12 +160,17 @@ public struct Forwarder {
 
     private func forwardSnapshot(_ file: LedgerFile, _ tally: inout ResourceTally, skipSupersedeCheck: Bool = false) throws {
         let previous = try buffer.latestApplied(like: file)
-        if !skipSupersedeCheck, let newer = try newerAppliedSnapshot(than: file, previous: previous) {
+        if !skipSupersedeCheck, let newer = try newerAppliedSnapshot(than: file) {
             try store.recordWithoutApplying(try request(for: file, mode: .snapshot))
             try buffer.markSuperseded(file, by: newer)
             logger.info("\(file.path): superseded, the newer snapshot \(newer) was already applied")
             tally.supersededFiles += 1
             return
+        }
+        if file.rowCount > 0, try !buffer.hasStagedRows(file) {
+            // A snapshot without its rows would soft-delete its whole scope. Only a bug or a damaged
+            // buffer can get here; refuse rather than delete.
+            throw StoreError.rejected("its staged rows are missing from the buffer (\(file.rowCount) expected); it was not applied. Change the file or delete the buffer to stage it again")
         }
         var dropped: [NaturalKey] = []
         if file.resource!.schema.deleteScope == .previousSnapshot, let previous {

@@ -148,16 +148,33 @@ public final class LMSAgent {
     /// `flush`: scan, stage, forward. `resume`: forward what is staged, without reading the extract.
     public func run(scan: Bool) throws -> RunSummary {
         let start = Date()
-        let stage = scan ? try scanAndStage() : nil
+        var unavailable: String? = nil
+        var stage: StageReport? = nil
+        do {
+            stage = scan ? try scanAndStage() : nil
+        } catch {
+            // The buffer's disk is full or failing: what was staged so far is kept (each file is
+            // atomic); the rest is read again next time.
+            guard let fault = Buffer.environmentFault(error) else { throw error }
+            unavailable = "the buffer \(buffer.path) cannot be written: \(fault)"
+            logger.error("\(unavailable!); staging stopped, run flush again once it is fixed")
+        }
         let staged = Date()
         var forward = ForwardReport()
-        var unavailable: String? = nil
-        do {
-            let store = try openStore()
-            forward = try Forwarder(buffer: buffer, store: store, root: root, logger: logger).forwardPending()
-        } catch let StoreError.unavailable(message) {
-            unavailable = message
-            logger.error("the LMS-DS is unavailable; everything staged stays in the buffer for resume: \(message)")
+        if unavailable == nil {
+            do {
+                let store = try openStore()
+                forward = try Forwarder(buffer: buffer, store: store, root: root, logger: logger).forwardPending()
+            } catch let StoreError.unavailable(message) {
+                unavailable = message
+                logger.error("the LMS-DS is unavailable; everything staged stays in the buffer for resume: \(message)")
+            } catch {
+                // The buffer could not record what the LMS-DS committed: the next pass finds those
+                // files in ProcessedFiles and only marks them.
+                guard let fault = Buffer.environmentFault(error) else { throw error }
+                unavailable = "the buffer \(buffer.path) cannot be written: \(fault)"
+                logger.error("\(unavailable!); everything staged stays in the buffer for resume")
+            }
         }
         let pending = try buffer.pendingFiles()
         return RunSummary(stage: stage, forward: forward, unavailable: unavailable,

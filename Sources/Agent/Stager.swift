@@ -35,20 +35,18 @@ public struct Stager {
             return .ignored(reason: "not an LMS-DS file")
         }
         let full = root + "/" + candidate.relativePath
-        // Fast path: this exact size and mtime were already read.
-        if let latest = try buffer.latestVersion(of: candidate.relativePath),
+        // Fast path: this exact size and mtime were already read (a file that could not be read at
+        // all is tried again every time: its permission may have been fixed).
+        if let latest = try buffer.latestVersion(of: candidate.relativePath), !latest.isUnreadable,
            latest.size == candidate.size, latest.mtimeNs == candidate.mtimeNs {
             return .unchanged
         }
         for _ in 0..<3 {
             guard let before = Scanner.fileStat(full) else { return .ignored(reason: "the file disappeared") }
-            if before.size <= Stager.noDataSize {
-                let sha = try Stager.checksum(of: full)
-                try buffer.record(candidate.relativePath, file: file, sha256: sha, size: before.size, mtimeNs: before.mtimeNs,
-                                  state: .ignored, error: nil, reason: "\(before.size) bytes: no data (extractors write this for an empty resource)")
-                return .ignored(reason: "no data")
-            }
             do {
+                if before.size <= Stager.noDataSize, let result = try stageNoData(candidate, file, full: full, before: before) {
+                    return result
+                }
                 let outcome = try buffer.stage(file, size: before.size, mtimeNs: before.mtimeNs) { sink in
                     let source = try FileChunkReader(path: full)
                     var reader = try ResourceFileReader(source: source, path: candidate.relativePath, schema: file.resource.schema)
@@ -68,15 +66,40 @@ public struct Stager {
                 }
             } catch is FileChanged {
                 continue
+            } catch let error as ExtractError where error.isUnreadable {
+                // Not the file's content: it cannot be opened or read (permission, I/O). It is held
+                // back with its path and reason, the rest of the extract goes on, and the next pass
+                // tries it again.
+                let named = ExtractError(path: candidate.relativePath, message: error.message, isUnreadable: true)
+                let id = try buffer.record(candidate.relativePath, file: file, sha256: LedgerFile.unreadableChecksum,
+                                           size: before.size, mtimeNs: before.mtimeNs, state: .rejected, error: named)
+                return .rejected(id: id, error: named)
             } catch let error as ExtractError {
-                let sha = try Stager.checksum(of: full)
-                guard let after = Scanner.fileStat(full), after == before else { continue }
+                // Bad content: recorded with the checksum of the content that was refused, so that
+                // the same content is not read again, and a corrected file is.
+                guard let sha = try? Stager.checksum(of: full), let after = Scanner.fileStat(full), after == before else { continue }
                 let id = try buffer.record(candidate.relativePath, file: file, sha256: sha, size: after.size, mtimeNs: after.mtimeNs,
                                            state: .rejected, error: error)
                 return .rejected(id: id, error: error)
             }
         }
         return .changing
+    }
+
+    /// A file of 4 bytes or less is "no data" (upstream ignores it). Its bytes are read once and the
+    /// checksum covers exactly those bytes; if the file grew or changed meanwhile (an extractor that
+    /// truncates and rewrites in place), nil: it is staged as an ordinary file instead, or read again.
+    private func stageNoData(_ candidate: Candidate, _ file: ExtractFile, full: String,
+                             before: (size: Int64, mtimeNs: Int64)) throws -> StageResult? {
+        let source = try FileChunkReader(path: full, chunkSize: 4096)
+        var bytes = 0
+        while try source.nextChunk({ bytes += $0.count }) {
+            if bytes > Stager.noDataSize { return nil }
+        }
+        guard let after = Scanner.fileStat(full), after == before, Int64(bytes) == after.size else { throw FileChanged() }
+        try buffer.record(candidate.relativePath, file: file, sha256: source.finalizeChecksum(), size: after.size, mtimeNs: after.mtimeNs,
+                          state: .ignored, error: nil, reason: "\(after.size) bytes: no data (extractors write this for an empty resource)")
+        return .ignored(reason: "no data")
     }
 
     /// SHA-256 of a whole file, streamed.

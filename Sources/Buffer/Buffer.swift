@@ -78,12 +78,52 @@ public final class Buffer: @unchecked Sendable {
     }
 
     private func migrate() throws {
-        let version = try db.scalar("PRAGMA user_version")?.integer ?? 0
+        let version = Int(try db.scalar("PRAGMA user_version")?.integer ?? 0)
         guard version < BufferSchema.version else { return }
         try db.transaction {
-            for s in BufferSchema.statements { try db.execute(s) }
+            if version == 0 {
+                for s in BufferSchema.statements { try db.execute(s) }
+            } else {
+                for v in version..<BufferSchema.version {
+                    for s in BufferSchema.upgrades[v] ?? [] { try db.execute(s) }
+                }
+            }
             try db.execute("PRAGMA user_version = \(BufferSchema.version)")
         }
+    }
+
+    // MARK: the state machine
+
+    /// Moves one file version by `event`, as `FileState.after` allows, and sets `columns` with it.
+    /// Refuses a move the state machine does not list (the update names the state it read, so a
+    /// ledger changed meanwhile cannot slip through).
+    @discardableResult
+    func transition(_ id: Int64, _ event: LedgerEvent, set columns: [(String, SQLValue)] = []) throws -> FileState {
+        let current = try db.scalar("SELECT state FROM files WHERE id = ?", [.integer(id)])?.text.flatMap(FileState.init(rawValue:))
+        guard let current, let next = current.after(event) else {
+            throw IllegalTransition(fileId: id, state: current, event: event)
+        }
+        let assignments = (["state = ?", "updated_at = ?"] + columns.map { "\($0.0) = ?" }).joined(separator: ", ")
+        let changed = try db.run("UPDATE files SET \(assignments) WHERE id = ? AND state = ?",
+                                 [.text(next.rawValue), .text(Timestamp.now())] + columns.map(\.1) + [.integer(id), .text(current.rawValue)])
+        guard changed == 1 else { throw IllegalTransition(fileId: id, state: current, event: event) }
+        return next
+    }
+
+    /// `IN (...)` text and values for the states from which `event` is legal.
+    static func states(from event: LedgerEvent) -> (sql: String, values: [SQLValue]) {
+        let states = FileState.sources(of: event)
+        return ("(" + states.map { _ in "?" }.joined(separator: ", ") + ")", states.map { .text($0.rawValue) })
+    }
+
+    /// Every other version of `path` that still waits for the forwarder (or the guard) becomes
+    /// superseded: the file on disk has another content now.
+    private func supersedeOtherVersions(of path: String, keeping id: Int64, reason: String) throws {
+        let from = Buffer.states(from: .superseded)
+        try db.run("""
+            UPDATE files SET state = ?, waiting_rows = 0, updated_at = ?, last_error = ?
+            WHERE path = ? AND id <> ? AND state IN \(from.sql)
+            """, [.text(FileState.superseded.rawValue), .text(Timestamp.now()), .text("\(reason) (file \(id))"), .text(path), .integer(id)] + from.values)
     }
 
     static func makeDirectories(_ dir: String) throws {
@@ -139,6 +179,14 @@ public final class Buffer: @unchecked Sendable {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
         return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+
+    /// When `error` is a fault of the buffer's environment (disk full, I/O, permission, locked),
+    /// the reason; nil for anything else.
+    public static func environmentFault(_ error: any Error) -> String? {
+        if let e = error as? SQLiteError { return e.isDataFault ? nil : e.message }
+        if case BufferError.read(_, let why) = error { return why }
+        return nil
     }
 
     // MARK: meta
@@ -203,11 +251,7 @@ public final class Buffer: @unchecked Sendable {
                       .text(present.joined(separator: ",")), SQLValue(warnings.isEmpty ? nil : warnings.joined(separator: "\n")),
                       .text(now), .integer(id)])
             // Older versions of this path that never reached the LMS-DS are stale now.
-            try db.run("""
-                UPDATE files SET state = 'superseded', waiting_rows = 0, updated_at = ?,
-                       last_error = 'a newer version of this file was staged (file ' || ? || ')'
-                WHERE path = ? AND id <> ? AND state IN ('staged', 'waiting')
-                """, [.text(now), .integer(id), .text(file.relativePath), .integer(id)])
+            try supersedeOtherVersions(of: file.relativePath, keeping: id, reason: "a newer version of this file was staged")
             return .staged(id: id, rows: content.rowCount, warnings: warnings)
         } catchUnchanged: { $0 }
     }
@@ -254,11 +298,7 @@ public final class Buffer: @unchecked Sendable {
             if state == .rejected, let message {
                 try logError(fileId: id, phase: "stage", message: message)
             }
-            try db.run("""
-                UPDATE files SET state = 'superseded', waiting_rows = 0, updated_at = ?,
-                       last_error = 'a newer version of this file was seen (file ' || ? || ')'
-                WHERE path = ? AND id <> ? AND state IN ('staged', 'waiting')
-                """, [.text(now), .integer(id), .text(path), .integer(id)])
+            try supersedeOtherVersions(of: path, keeping: id, reason: "a newer version of this file was seen")
             return id
         }
     }
@@ -299,6 +339,15 @@ public final class Buffer: @unchecked Sendable {
                   order: "snapshot DESC, id DESC", limit: 1).first
     }
 
+    /// The snapshot already applied to `file`'s scope that is newer than `file` (a later snapshot
+    /// name, or the same name and a later version of it), if any. Applying `file` after it would
+    /// roll the scope back to older content.
+    public func newerApplied(than file: LedgerFile) throws -> LedgerFile? {
+        guard let applied = try latestApplied(like: file) else { return nil }
+        if applied.snapshot > file.snapshot || (applied.snapshot == file.snapshot && applied.id > file.id) { return applied }
+        return nil
+    }
+
     /// Paths of later snapshots of the same scope that the buffer has not seen applied (staged,
     /// superseded, rejected, ...). The LMS-DS may have them all the same: a crash can separate its
     /// commit from the buffer's record, and another loader may have applied them.
@@ -309,15 +358,34 @@ public final class Buffer: @unchecked Sendable {
             """, [SQLValue(file.resource?.rawValue), .text(file.scope.key), .text(file.snapshot)]).compactMap { $0[0].text }
     }
 
+    /// Whether the file has any staged row. A snapshot with rows whose staged rows are gone must never
+    /// be applied: it would soft-delete its whole scope.
+    public func hasStagedRows(_ file: LedgerFile) throws -> Bool {
+        guard let resource = file.resource else { return false }
+        return try db.scalar("SELECT EXISTS (SELECT 1 FROM \(BufferSchema.rowsTable(resource)) WHERE file_id = ?)", [.integer(file.id)])?.integer == 1
+    }
+
     /// Streams a file's staged rows (only the waiting ones when `waitingOnly`) in line order.
+    /// The buffer's own read errors come as `BufferError.read`, so that a store never mistakes
+    /// them for its own; the errors `body` throws pass through unchanged.
     public func rows(of file: LedgerFile, waitingOnly: Bool = false, _ body: (ResourceRow) throws -> Void) throws {
         guard let resource = file.resource else { return }
         let schema = resource.schema
-        let st = try db.cached("SELECT line, \(schema.columns.map { BufferSchema.quote($0.name) }.joined(separator: ", ")) FROM \(BufferSchema.rowsTable(resource)) WHERE file_id = ?\(waitingOnly ? " AND waiting = 1" : "") ORDER BY line")
-        try st.bind([.integer(file.id)])
+        let st: Statement
+        do {
+            st = try db.cached("SELECT line, \(schema.columns.map { BufferSchema.quote($0.name) }.joined(separator: ", ")) FROM \(BufferSchema.rowsTable(resource)) WHERE file_id = ?\(waitingOnly ? " AND waiting = 1" : "") ORDER BY line")
+            try st.bind([.integer(file.id)])
+        } catch {
+            throw BufferError.read(path: path, "\(error)")
+        }
         defer { st.reset() }
         var row = ResourceRow(line: 0, values: Array(repeating: nil, count: schema.columns.count))
-        while try st.step() {
+        while true {
+            do {
+                guard try st.step() else { break }
+            } catch {
+                throw BufferError.read(path: path, "\(error)")
+            }
             row.line = Int(st.text(0).flatMap { Int($0) } ?? 0)
             for i in 0..<schema.columns.count { row.values[i] = st.text(i + 1) }
             try body(row)
@@ -334,8 +402,9 @@ public final class Buffer: @unchecked Sendable {
             """, [.integer(previous.id), .integer(current.id)]).map { ($0[0].text ?? "", $0[1].text ?? "") }
     }
 
-    /// The file reached the LMS-DS. `waitingLines` are the rows whose parents are not there yet.
-    /// Rows of older applied snapshots of the same scope are no longer needed and are removed.
+    /// The file reached the LMS-DS (a snapshot) or its waiting rows were retried (`retryOfWaiting`).
+    /// `waitingLines` are the rows whose parents are not there yet. Rows of older applied snapshots
+    /// of the same scope are no longer needed and are removed.
     public func markForwarded(_ file: LedgerFile, waitingLines: [Int], retryOfWaiting: Bool = false) throws {
         guard let resource = file.resource else { return }
         let t = BufferSchema.rowsTable(resource)
@@ -347,13 +416,12 @@ public final class Buffer: @unchecked Sendable {
                 try mark.bind([.integer(file.id), .integer(Int64(line))])
                 try mark.runToEnd()
             }
-            let state: FileState = waitingLines.isEmpty ? .forwarded : .waiting
-            try db.run("""
-                UPDATE files SET state = ?, waiting_rows = ?, attempts = attempts + 1, forwarded_at = coalesce(?, forwarded_at),
-                       updated_at = ?, last_error = CASE WHEN ? THEN last_error ELSE NULL END
-                WHERE id = ?
-                """, [.text(state.rawValue), .integer(Int64(waitingLines.count)), retryOfWaiting ? .null : .text(now), .text(now),
-                      .integer(state == .waiting ? 1 : 0), .integer(file.id)])
+            let event: LedgerEvent = retryOfWaiting ? .waitingRowsApplied(remaining: !waitingLines.isEmpty) : .applied(waiting: !waitingLines.isEmpty)
+            var columns: [(String, SQLValue)] = [("waiting_rows", .integer(Int64(waitingLines.count))),
+                                                 ("attempts", .integer(Int64(file.attempts + 1)))]
+            if !retryOfWaiting { columns.append(("forwarded_at", .text(now))) }
+            if waitingLines.isEmpty || !retryOfWaiting { columns.append(("last_error", .null)) }
+            try transition(file.id, event, set: columns)
             if !retryOfWaiting {
                 try supersedeOlder(than: file, table: t, now: now)
             }
@@ -367,19 +435,26 @@ public final class Buffer: @unchecked Sendable {
                               [SQLValue(file.resource?.rawValue), .text(file.scope.key), .integer(file.id), .text(file.snapshot)])
         for o in older {
             if o.state == .waiting {
-                try db.run("UPDATE files SET state = 'superseded', waiting_rows = 0, updated_at = ?, last_error = ? WHERE id = ?",
-                           [.text(now), .text("its waiting rows were replaced by the newer snapshot \(file.path) (file \(file.id))"), .integer(o.id)])
+                try transition(o.id, .superseded, set: [("waiting_rows", .integer(0)),
+                    ("last_error", .text("its waiting rows were replaced by the newer snapshot \(file.path) (file \(file.id))"))])
             }
             try db.run("DELETE FROM \(t) WHERE file_id = ?", [.integer(o.id)])
         }
+    }
+
+    /// Held files of `file`'s scope that are older than it: a newer snapshot was applied, so they
+    /// will never be (a newer snapshot that passes the guard replaces a held one).
+    public func heldOlder(than file: LedgerFile) throws -> [LedgerFile] {
+        try files(where: "resource = ? AND scope = ? AND id <> ? AND state = ? AND snapshot <= ?",
+                  [SQLValue(file.resource?.rawValue), .text(file.scope.key), .integer(file.id), .text(FileState.held.rawValue), .text(file.snapshot)])
     }
 
     /// A newer snapshot of the scope was applied before this one: it is not applied.
     public func markSuperseded(_ file: LedgerFile, by newerPath: String) throws {
         let t = file.resource.map(BufferSchema.rowsTable)
         try db.transaction {
-            try db.run("UPDATE files SET state = 'superseded', waiting_rows = 0, updated_at = ?, last_error = ? WHERE id = ?",
-                       [.text(Timestamp.now()), .text("the newer snapshot \(newerPath) was already applied"), .integer(file.id)])
+            try transition(file.id, .superseded, set: [("waiting_rows", .integer(0)),
+                                                        ("last_error", .text("the newer snapshot \(newerPath) was already applied"))])
             if let t { try db.run("DELETE FROM \(t) WHERE file_id = ?", [.integer(file.id)]) }
         }
     }
@@ -387,10 +462,33 @@ public final class Buffer: @unchecked Sendable {
     /// The LMS-DS refused the file; its rows stay staged for `retry`.
     public func markRejected(_ file: LedgerFile, error: String) throws {
         try db.transaction {
-            try db.run("UPDATE files SET state = 'rejected', attempts = attempts + 1, updated_at = ?, last_error = ?, error_line = NULL, error_column = NULL WHERE id = ?",
-                       [.text(Timestamp.now()), .text(error), .integer(file.id)])
+            try transition(file.id, .refused, set: [("attempts", .integer(Int64(file.attempts + 1))), ("last_error", .text(error)),
+                                                     ("error_line", .null), ("error_column", .null)])
             try logError(fileId: file.id, phase: "forward", message: error)
         }
+    }
+
+    /// The mass-delete guard stopped the file: its rows stay staged until it is released or replaced.
+    public func markHeld(_ file: LedgerFile, reason: String) throws {
+        try db.transaction {
+            try transition(file.id, .held, set: [("last_error", .text(reason))])
+            try logError(fileId: file.id, phase: "guard", message: reason)
+        }
+    }
+
+    /// An operator releases a held file: the next pass applies it, whatever it deletes.
+    public func release(id: Int64) throws -> LedgerFile {
+        guard let f = try file(id: id) else { throw BufferError.noSuchFile(id) }
+        guard f.state == .held else {
+            throw BufferError.notReleasable(id, "its state is \(f.state.rawValue); only a held file can be released")
+        }
+        if let newer = try newerApplied(than: f) {
+            throw BufferError.notReleasable(id, "the newer snapshot \(newer.path) (file \(newer.id)) of its scope is already applied; applying this one would roll the scope back")
+        }
+        try db.transaction {
+            _ = try transition(id, .released, set: [("guard_released", .integer(1)), ("last_error", .null)])
+        }
+        return try file(id: id) ?? f
     }
 
     /// Notes a failed attempt that leaves the file pending (the LMS-DS was unreachable).
@@ -409,22 +507,38 @@ public final class Buffer: @unchecked Sendable {
         case needsRestage(LedgerFile)
     }
 
-    /// Puts a rejected (or superseded) file back in line.
+    /// Puts a rejected file back in line.
+    ///
+    /// Refused for a superseded file (its rows were dropped when a newer snapshot won; applying it
+    /// would roll its scope back, or, with no rows, soft-delete the whole scope) and for a rejected
+    /// version that is no longer the newest: of its path, or of its scope in the LMS-DS.
     public func retry(id: Int64) throws -> RetryResult {
         guard let f = try file(id: id) else { throw BufferError.noSuchFile(id) }
         guard f.resource != nil else { throw BufferError.notRetryable(id, "it is not an LMS-DS file") }
         switch f.state {
-        case .rejected, .superseded:
-            let staged = try db.scalar("SELECT count(*) FROM \(BufferSchema.rowsTable(f.resource!)) WHERE file_id = ?", [.integer(id)])?.integer ?? 0
-            if staged == 0 && f.stagedAt == nil {
+        case .rejected:
+            if let newer = try files(where: "path = ? AND id > ?", [.text(f.path), .integer(id)], order: "id DESC", limit: 1).first {
+                throw BufferError.notRetryable(id, "\(f.path) has a newer version in the buffer (file \(newer.id), \(newer.state.rawValue)); the file on disk is that one")
+            }
+            if let newer = try newerApplied(than: f) {
+                throw BufferError.notRetryable(id, "the newer snapshot \(newer.path) (file \(newer.id)) of its scope is already applied; applying this one would roll the scope back")
+            }
+            if f.stagedAt == nil || f.isUnreadable {
                 // Bad input: forget this version so that the next scan reads the file again.
                 try db.transaction { try forget(id) }
                 return .needsRestage(f)
             }
-            try db.run("UPDATE files SET state = 'staged', updated_at = ?, last_error = NULL WHERE id = ?", [.text(Timestamp.now()), .integer(id)])
+            if try f.rowCount > 0 && !hasStagedRows(f) {
+                throw BufferError.notRetryable(id, "its staged rows are gone; change the file (a new version is staged) or run flush")
+            }
+            try db.transaction { _ = try transition(id, .retried, set: [("last_error", .null)]) }
             return .pending
+        case .superseded:
+            throw BufferError.notRetryable(id, "it was superseded (\(f.lastError ?? "a newer snapshot of its scope won")); a superseded snapshot is never applied over a newer one. If the newer data is wrong, correct the extract: a changed file is staged as a new version")
+        case .held:
+            throw BufferError.notRetryable(id, "it is held by the mass-delete guard; `lms-agent release \(id)` applies it")
         default:
-            throw BufferError.notRetryable(id, "its state is \(f.state.rawValue)")
+            throw BufferError.notRetryable(id, "its state is \(f.state.rawValue); only a rejected file can be retried")
         }
     }
 
@@ -438,7 +552,7 @@ public final class Buffer: @unchecked Sendable {
         let sql = """
             SELECT id, path, sha256, resource, scope, section_id, assignment_id, snapshot_date, snapshot, size, mtime_ns, row_count,
                    waiting_rows, source_systems, present_columns, state, attempts, last_error, error_line, error_column, warnings,
-                   first_seen_at, staged_at, forwarded_at, updated_at
+                   first_seen_at, staged_at, forwarded_at, updated_at, guard_released
             FROM files WHERE \(condition) ORDER BY \(order)\(limit.map { " LIMIT \($0)" } ?? "")
             """
         return try db.query(sql, arguments).map { r in
@@ -452,7 +566,8 @@ public final class Buffer: @unchecked Sendable {
                 presentColumns: (r[14].text ?? "").split(separator: ",").map(String.init),
                 state: FileState(rawValue: r[15].text ?? "") ?? .rejected, attempts: Int(r[16].integer ?? 0),
                 lastError: r[17].text, errorLine: r[18].integer.map { Int($0) }, errorColumn: r[19].text, warnings: r[20].text,
-                firstSeenAt: r[21].text ?? "", stagedAt: r[22].text, forwardedAt: r[23].text, updatedAt: r[24].text ?? "")
+                firstSeenAt: r[21].text ?? "", stagedAt: r[22].text, forwardedAt: r[23].text, updatedAt: r[24].text ?? "",
+                guardReleased: r[25].integer == 1)
         }
     }
 
@@ -483,6 +598,9 @@ public enum BufferError: Error, CustomStringConvertible {
     case otherExtract(buffer: String, recorded: String, requested: String)
     case noSuchFile(Int64)
     case notRetryable(Int64, String)
+    case notReleasable(Int64, String)
+    /// The buffer could not be read while rows were streamed to the LMS-DS.
+    case read(path: String, String)
     case io(String)
 
     public var description: String {
@@ -491,6 +609,8 @@ public enum BufferError: Error, CustomStringConvertible {
             return "the buffer \(b) belongs to the extract \(rec), not \(req); name another one with --buffer"
         case .noSuchFile(let id): return "no file with id \(id) in the buffer"
         case .notRetryable(let id, let why): return "file \(id) cannot be retried: \(why)"
+        case .notReleasable(let id, let why): return "file \(id) cannot be released: \(why)"
+        case .read(let path, let why): return "cannot read the buffer \(path): \(why)"
         case .io(let m): return m
         }
     }

@@ -3,7 +3,13 @@ import Foundation
 
 /// The buffer's own schema, versioned with `PRAGMA user_version`.
 enum BufferSchema {
-    static let version = 1
+    static let version = 2
+
+    /// Steps from one version to the next; `statements` creates the newest schema directly.
+    static let upgrades: [Int: [String]] = [
+        // 2: a held file that an operator released is applied whatever it deletes.
+        1: ["ALTER TABLE files ADD COLUMN guard_released INTEGER NOT NULL DEFAULT 0"],
+    ]
 
     /// The staged-rows table of a resource: every CSV column as text, plus file id and line.
     static func rowsTable(_ resource: Resource) -> String {
@@ -44,6 +50,7 @@ enum BufferSchema {
                 staged_at TEXT,
                 forwarded_at TEXT,
                 updated_at TEXT NOT NULL,
+                guard_released INTEGER NOT NULL DEFAULT 0,
                 UNIQUE (path, sha256)
             )
             """,

@@ -1,19 +1,85 @@
 import Extract
 
-/// The life of one version of one file, as the ledger records it.
+/// The life of one version of one file, as the ledger records it. Every change of state goes through
+/// `FileState.after(_:)`, the one list of legal moves; the buffer refuses any other.
 ///
 /// ```
-/// seen -> staged -> forwarded
-///            |  \-> waiting   (some rows wait for parents; retried every round)
-///            |  \-> rejected  (the LMS-DS refused it; kept with the error, retried by `retry`)
-///            \----> superseded (a newer snapshot of the same scope was applied first)
-/// seen -> rejected (bad input: file, line, column) | ignored (4 bytes or less: "no data")
+///                    ┌──────────── refused ───────────┐
+///  new ─▶ staged ──applied──▶ forwarded               ▼
+///   │       │  └──applied, rows wait──▶ waiting ──▶ rejected ──retried──▶ staged
+///   │       ├──guard──▶ held ──released──▶ staged
+///   │       └──superseded / newer version──▶ superseded   (held and waiting too)
+///   ├─▶ rejected (bad input: file, line, column)
+///   └─▶ ignored  (4 bytes or less: "no data")
 /// ```
 public enum FileState: String, CaseIterable, Sendable, Codable {
-    case staged, waiting, forwarded, rejected, superseded, ignored
+    /// Rows are in the buffer; the forwarder has not applied them yet.
+    case staged
+    /// Applied, except rows whose parents are not in the LMS-DS yet; those are retried every round.
+    case waiting
+    /// The mass-delete guard stopped it: applying it would soft-delete too much of its scope.
+    case held
+    /// Applied to the LMS-DS (and recorded in its `ProcessedFiles`).
+    case forwarded
+    /// Bad input, or the LMS-DS refused its data. Kept with its error; `retry` or a new version helps.
+    case rejected
+    /// Not applied, and never will be: a newer snapshot of its scope (or version of its path) won.
+    case superseded
+    /// Nothing to load (4 bytes or less).
+    case ignored
 
     /// Still has work for the forwarder.
     public var isPending: Bool { self == .staged || self == .waiting }
+
+    /// States a new ledger row may start in.
+    public static let initial: Set<FileState> = [.staged, .rejected, .ignored]
+
+    /// The state after `event`, or nil when the move is not legal from this state.
+    public func after(_ event: LedgerEvent) -> FileState? {
+        switch (self, event) {
+        case (.staged, .applied(let waiting)): return waiting ? .waiting : .forwarded
+        case (.waiting, .waitingRowsApplied(let remaining)): return remaining ? .waiting : .forwarded
+        case (.staged, .held): return .held
+        case (.held, .released): return .staged
+        case (.staged, .superseded), (.waiting, .superseded), (.held, .superseded): return .superseded
+        case (.staged, .refused), (.waiting, .refused): return .rejected
+        case (.rejected, .retried): return .staged
+        default: return nil
+        }
+    }
+
+    /// Every state from which `event` is legal (for set-based updates of many files).
+    public static func sources(of event: LedgerEvent) -> [FileState] {
+        allCases.filter { $0.after(event) != nil }
+    }
+}
+
+/// What can happen to a file version after it entered the ledger.
+public enum LedgerEvent: Sendable, Equatable {
+    /// The LMS-DS committed the file; `waiting` when some rows lack their parents.
+    case applied(waiting: Bool)
+    /// Waiting rows were retried; `remaining` when some still lack parents.
+    case waitingRowsApplied(remaining: Bool)
+    /// The mass-delete guard stopped it.
+    case held
+    /// An operator released a held file.
+    case released
+    /// A newer snapshot of its scope, or a newer version of its path, makes it stale.
+    case superseded
+    /// The LMS-DS refused its data.
+    case refused
+    /// An operator put a rejected file back in line.
+    case retried
+}
+
+/// A move the state machine does not allow (a bug, or a ledger changed under us by another process).
+public struct IllegalTransition: Error, CustomStringConvertible, Sendable {
+    public let fileId: Int64
+    public let state: FileState?
+    public let event: LedgerEvent
+    public var description: String {
+        "file \(fileId): \(event) is not allowed from state \(state?.rawValue ?? "(no such file)")"
+    }
 }
 
 /// One row of the ledger: one version (path + checksum) of one file.
@@ -41,9 +107,17 @@ public struct LedgerFile: Sendable, Codable, Equatable {
     public var stagedAt: String?
     public var forwardedAt: String?
     public var updatedAt: String
+    /// An operator released it from the mass-delete guard: it is applied whatever it deletes.
+    public var guardReleased: Bool = false
 
     /// The file as the extract classifies it (nil for ledger rows of unclassifiable paths).
     public var extractFile: ExtractFile? {
         resource.map { ExtractFile(relativePath: path, resource: $0, scope: scope, snapshot: snapshot) }
     }
+
+    /// Staging could not read it (permission, I/O): it is tried again on every pass.
+    public var isUnreadable: Bool { sha256 == LedgerFile.unreadableChecksum }
+
+    /// The checksum recorded for a file that could not be read at all.
+    public static let unreadableChecksum = "unreadable"
 }

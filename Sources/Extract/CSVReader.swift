@@ -18,7 +18,7 @@ public final class FileChunkReader: ByteChunkSource {
         self.path = path
         fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
-            throw ExtractError(path: path, message: "cannot open: \(String(cString: strerror(errno)))")
+            throw ExtractError(path: path, message: "cannot open: \(String(cString: strerror(errno)))", isUnreadable: true)
         }
         buffer = [UInt8](repeating: 0, count: chunkSize)
     }
@@ -29,7 +29,7 @@ public final class FileChunkReader: ByteChunkSource {
         let fd = self.fd
         let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
         if n < 0 {
-            throw ExtractError(path: path, message: "read failed: \(String(cString: strerror(errno)))")
+            throw ExtractError(path: path, message: "read failed: \(String(cString: strerror(errno)))", isUnreadable: true)
         }
         if n == 0 { return false }
         bytesRead += n

@@ -20,6 +20,14 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable {
         guard let s = sqlState else { return false }
         return ["08", "28", "53", "57", "40", "3D"].contains(String(s.prefix(2))) || s == "55P03"
     }
+
+    /// The server refused the data itself: a data exception (22), an integrity constraint (23) or a
+    /// program limit such as an over-long index row (54). Retrying the same data fails again. Any
+    /// other error (connection, disk full, permission, shutdown, a missing table) is not the data's.
+    public var isDataFault: Bool {
+        guard !connectionLost, let s = sqlState else { return false }
+        return ["22", "23", "54"].contains(String(s.prefix(2)))
+    }
 }
 
 /// A result's rows as text (NULL as nil).

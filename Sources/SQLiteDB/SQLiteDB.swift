@@ -12,6 +12,14 @@ public struct SQLiteError: Error, CustomStringConvertible, Sendable {
     }
     /// The database is locked or busy (another process holds a write lock).
     public var isBusy: Bool { code & 0xff == SQLITE_BUSY || code & 0xff == SQLITE_LOCKED }
+
+    /// The data was refused (a constraint, a type, a value too big): retrying the same data fails
+    /// again. Every other error is a fault of the environment or of the program (disk full, I/O,
+    /// permission, locked, cannot open, corrupt, missing table) and says nothing about the data.
+    public var isDataFault: Bool {
+        let primary = code & 0xff
+        return primary == SQLITE_CONSTRAINT || primary == SQLITE_MISMATCH || primary == SQLITE_TOOBIG
+    }
 }
 
 /// A value bound to or read from a statement.

@@ -62,11 +62,13 @@ public struct ApplyResult: Sendable, Equatable {
     public init() {}
 }
 
-/// Why a store could not do its work.
+/// Why a store could not do its work. Each engine maps its own errors to these in one place
+/// (`SQLiteStore.classify`, `PostgresStore.classify`): only a fault of the data rejects a file.
 public enum StoreError: Error, CustomStringConvertible, Sendable {
-    /// The LMS-DS cannot be reached (connection, authentication, lock timeout). Staged work waits.
+    /// A fault of the environment, not of the data: the LMS-DS cannot be reached, its disk is full,
+    /// an I/O or permission error, a lock timeout, a missing table. Staged work waits and is retried.
     case unavailable(String)
-    /// The LMS-DS refused this file's data (constraint, type). The file is rejected; others go on.
+    /// The LMS-DS refused this file's data (constraint, type, value). The file is rejected; others go on.
     case rejected(String)
     /// The schema scripts could not be applied.
     case migration(String)
@@ -86,16 +88,32 @@ public enum ProcessedRecord: Sendable, Equatable {
     /// Written by the upstream loader (no checksum); it never reads a recorded file again, and the
     /// agent honours that, so that the two can take turns on one database.
     case upstream
-    case checksum(String)
+    /// Merged into the LMS-DS with this content.
+    case applied(checksum: String)
+    /// Recorded without being merged: a superseded snapshot, recorded so that no loader applies the
+    /// stale file later. Never to be mistaken for an applied one (its rows are not in the LMS-DS).
+    case recordedNotApplied(checksum: String)
 }
 
 extension LMSDataStore {
-    /// `ProcessedFiles` has this file with this checksum, or recorded by the upstream loader.
+    /// `ProcessedFiles` has this file merged with this checksum, or recorded by the upstream loader.
     public func isApplied(fullPath: String, checksum: String) throws -> Bool {
         switch try processedRecord(fullPath: fullPath) {
-        case .none: return false
+        case .none, .recordedNotApplied: return false
         case .upstream: return true
-        case .checksum(let c): return c == checksum
+        case .applied(let c): return c == checksum
+        }
+    }
+}
+
+extension ProcessedRecord {
+    /// Reads a `ProcessedFiles` row: its `Checksum` and `Applied` columns. `Applied` is NULL on rows
+    /// written before the column existed, which were all merged.
+    init(checksum: String?, applied: String?) {
+        guard let checksum else { self = .upstream; return }
+        switch applied?.lowercased() {
+        case "0", "f", "false": self = .recordedNotApplied(checksum: checksum)
+        default: self = .applied(checksum: checksum)
         }
     }
 }

@@ -38,14 +38,16 @@ extension MergeSQL {
                     result.softDeleted += try x.execute(d.sql, d.parameters)
                 }
             }
-            try MergeSQL.record(on: x, request, dialect: dialect, now: now)
+            try MergeSQL.record(on: x, request, dialect: dialect, now: now, applied: true)
         }
         return result
     }
 
-    /// Records a file in ProcessedFiles (path, resource, row count, upload time, checksum).
-    static func record(on x: some MergeExecutor, _ request: ApplyRequest, dialect: any SQLDialect, now: String) throws {
+    /// Records a file in ProcessedFiles (path, resource, row count, upload time, checksum, and whether
+    /// it was merged or only recorded as superseded).
+    static func record(on x: some MergeExecutor, _ request: ApplyRequest, dialect: any SQLDialect, now: String, applied: Bool) throws {
         try x.execute(dialect.upsertProcessedFile,
-                      [request.fullPath, request.schema.resource.rawValue, String(request.rowCount), now, request.checksum])
+                      [request.fullPath, request.schema.resource.rawValue, String(request.rowCount), now, request.checksum,
+                       applied ? "1" : "0"])
     }
 }

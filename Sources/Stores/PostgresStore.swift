@@ -94,9 +94,25 @@ public final class PostgresStore: LMSDataStore, @unchecked Sendable {
         }
     }
 
+    /// The one place where libpq's and the server's errors become the store's: only a fault of the
+    /// data (SQLSTATE classes 22, 23, 54) rejects a file. Everything else (connection, authentication,
+    /// disk full, shutdown, permission, a missing table) leaves the file staged to be retried.
+    func classify(_ error: any Error) -> any Error {
+        guard let e = error as? PostgresError else { return error }
+        if let c = connection, !c.isOK { connection = nil }
+        if e.isDataFault { return StoreError.rejected(e.description) }
+        return StoreError.unavailable(e.description)
+    }
+
+    /// Runs `body`, mapping errors with `classify`.
+    @discardableResult
+    private func classified<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch { throw classify(error) }
+    }
+
     /// Runs `body` in one transaction holding the agent's lock; maps errors to StoreError.
     @discardableResult
-    private func inTransaction<T>(_ body: (PostgresConnection) throws -> T) throws -> T {
+    private func inTransaction<T>(mapError: ((PostgresError) -> StoreError?)? = nil, _ body: (PostgresConnection) throws -> T) throws -> T {
         let c = try connect()
         do {
             try c.executeBatch("BEGIN; SELECT pg_advisory_xact_lock(\(PostgresStore.lockKey))")
@@ -105,11 +121,8 @@ public final class PostgresStore: LMSDataStore, @unchecked Sendable {
             return result
         } catch {
             if c.isOK { _ = try? c.execute("ROLLBACK") }
-            if let e = error as? PostgresError {
-                if e.isTransient { connection = c.isOK ? connection : nil; throw StoreError.unavailable(e.description) }
-                throw StoreError.rejected(e.description)
-            }
-            throw error
+            if let e = error as? PostgresError, let mapped = mapError?(e) { throw mapped }
+            throw classify(error)
         }
     }
 
@@ -127,14 +140,11 @@ public final class PostgresStore: LMSDataStore, @unchecked Sendable {
                 """)
         }
         for script in scripts {
-            do {
-                try inTransaction { c in
-                    guard try c.execute("SELECT 1 FROM lms.MigrationJournal WHERE Script = $1", [script.name]).rows.isEmpty else { return }
-                    try c.executeBatch(script.sql)
-                    try c.execute("INSERT INTO lms.MigrationJournal (Script) VALUES ($1)", [script.name])
-                }
-            } catch StoreError.rejected(let message) {
-                throw StoreError.migration("\(script.name): \(message)")
+            // A script the server refuses (not a lost connection) is a migration failure, named.
+            try inTransaction(mapError: { $0.isTransient ? nil : StoreError.migration("\(script.name): \($0.description)") }) { c in
+                guard try c.execute("SELECT 1 FROM lms.MigrationJournal WHERE Script = $1", [script.name]).rows.isEmpty else { return }
+                try c.executeBatch(script.sql)
+                try c.execute("INSERT INTO lms.MigrationJournal (Script) VALUES ($1)", [script.name])
             }
         }
     }
@@ -143,9 +153,10 @@ public final class PostgresStore: LMSDataStore, @unchecked Sendable {
     public func verifySchema() throws {
         let c = try connect()
         let rows = try c.execute("""
-            SELECT count(*) FROM information_schema.columns WHERE table_schema = 'lms' AND table_name = 'processedfiles' AND column_name = 'checksum'
+            SELECT count(*) FROM information_schema.columns WHERE table_schema = 'lms' AND table_name = 'processedfiles'
+            AND column_name IN ('checksum', 'applied')
             """).rows
-        guard rows.first?.first == "1" else {
+        guard rows.first?.first == "2" else {
             throw StoreError.migration("the lms schema is missing or lacks lms-agent's scripts; run once with an account that may run DDL (without --no-migrate)")
         }
     }
@@ -154,15 +165,14 @@ public final class PostgresStore: LMSDataStore, @unchecked Sendable {
 
     public func processedRecord(fullPath: String) throws -> ProcessedRecord {
         let c = try connect()
-        do {
-            guard let row = try c.execute("SELECT Checksum FROM lms.ProcessedFiles WHERE FullPath = $1", [fullPath]).rows.first else { return .none }
-            return row[0].map { .checksum($0) } ?? .upstream
-        } catch let e as PostgresError {
-            throw e.isTransient ? StoreError.unavailable(e.description) : StoreError.rejected(e.description)
+        return try classified {
+            guard let row = try c.execute("SELECT Checksum, Applied FROM lms.ProcessedFiles WHERE FullPath = $1", [fullPath]).rows.first else { return .none }
+            return ProcessedRecord(checksum: row[0], applied: row[1])
         }
     }
 
     public func apply(_ request: ApplyRequest, rows: RowStream) throws -> ApplyResult {
+        try createStagingIfNeeded(MergeSQL(schema: request.schema, dialect: dialect, present: request.presentColumns))
         let result = try inTransaction { c in try applyInTransaction(c, request, rows: rows) }
         try refreshStatisticsIfGrown(request.schema.table, by: result.inserted)
         return result
@@ -188,9 +198,19 @@ public final class PostgresStore: LMSDataStore, @unchecked Sendable {
             growth[table] = g
         } catch let e as PostgresError {
             // Statistics are an optimisation: an account that may not ANALYZE still loads.
-            if e.isTransient { throw StoreError.unavailable(e.description) }
+            if e.isTransient { throw classify(e) }
             growth[table] = (0, Int.max / 2)
         }
+    }
+
+    /// The session's staging tables are created in a transaction of their own, before the file's:
+    /// created inside it, a rejected file's rollback would drop them while `stagingCreated` still
+    /// listed them, and every later file of the resource would fail ("relation does not exist").
+    private func createStagingIfNeeded(_ merge: MergeSQL) throws {
+        guard !stagingCreated.contains(merge.staging) else { return }
+        let c = try connect()
+        try classified { try c.executeBatch(merge.createStaging.joined(separator: ";\n")) }
+        stagingCreated.insert(merge.staging)
     }
 
     private func applyInTransaction(_ c: PostgresConnection, _ request: ApplyRequest, rows: RowStream) throws -> ApplyResult {
@@ -198,10 +218,6 @@ public final class PostgresStore: LMSDataStore, @unchecked Sendable {
             ? try isApplied(fullPath: request.fullPath, checksum: request.checksum) : false
         let now = Timestamp.now()
         let merge = MergeSQL(schema: request.schema, dialect: dialect, present: request.presentColumns)
-        if !stagingCreated.contains(merge.staging) {
-            try c.executeBatch(merge.createStaging.joined(separator: ";\n"))
-            stagingCreated.insert(merge.staging)
-        }
         if !merge.clearStaging.isEmpty { try c.executeBatch(merge.clearStaging.joined(separator: ";\n")) }
 
         // COPY the rows into staging; assignments' submission types follow in a second COPY.
@@ -244,20 +260,18 @@ public final class PostgresStore: LMSDataStore, @unchecked Sendable {
     public func recordWithoutApplying(_ request: ApplyRequest) throws {
         try inTransaction { c in
             if try isApplied(fullPath: request.fullPath, checksum: request.checksum) { return }
-            try MergeSQL.record(on: PostgresMergeExecutor(connection: c), request, dialect: dialect, now: Timestamp.now())
+            try MergeSQL.record(on: PostgresMergeExecutor(connection: c), request, dialect: dialect, now: Timestamp.now(), applied: false)
         }
     }
 
     public func tableCounts() throws -> [(table: String, live: Int, deleted: Int)] {
         let c = try connect()
         let tables = Resource.allCases.map { $0.schema.table } + ["AssignmentSubmissionType"]
-        do {
-            return try tables.map { t in
+        return try classified {
+            try tables.map { t in
                 let r = try c.execute("SELECT count(*) - count(DeletedAt), count(DeletedAt) FROM lms.\(t)").rows.first ?? []
                 return (t, Int(r.first.flatMap { $0 } ?? "0") ?? 0, Int(r.last.flatMap { $0 } ?? "0") ?? 0)
             }
-        } catch let e as PostgresError {
-            throw e.isTransient ? StoreError.unavailable(e.description) : StoreError.rejected(e.description)
         }
     }
 

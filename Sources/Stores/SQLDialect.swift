@@ -41,9 +41,10 @@ public struct SQLiteDialect: SQLDialect {
     public func clear(_ table: String) -> String? { "DELETE FROM \(table)" }
     public var upsertProcessedFile: String {
         """
-        INSERT INTO ProcessedFiles (FullPath, ResourceName, NumberOfRows, UploadDateTime, Checksum) VALUES (?1, ?2, ?3, ?4, ?5)
+        INSERT INTO ProcessedFiles (FullPath, ResourceName, NumberOfRows, UploadDateTime, Checksum, Applied)
+        VALUES (?1, ?2, ?3, ?4, ?5, CAST(?6 AS INTEGER))
         ON CONFLICT (FullPath) DO UPDATE SET ResourceName = excluded.ResourceName, NumberOfRows = excluded.NumberOfRows,
-            UploadDateTime = excluded.UploadDateTime, Checksum = excluded.Checksum
+            UploadDateTime = excluded.UploadDateTime, Checksum = excluded.Checksum, Applied = excluded.Applied
         """
     }
     public func selectFirst(_ columns: String, rest: String) -> String { "SELECT \(columns) \(rest) LIMIT 1" }
@@ -78,10 +79,10 @@ public struct PostgresDialect: SQLDialect {
     public func clear(_ table: String) -> String? { "TRUNCATE \(table)" }
     public var upsertProcessedFile: String {
         """
-        INSERT INTO lms.ProcessedFiles (FullPath, ResourceName, NumberOfRows, UploadDateTime, Checksum)
-        VALUES ($1, $2, CAST($3 AS INT), CAST($4 AS TIMESTAMP), $5)
+        INSERT INTO lms.ProcessedFiles (FullPath, ResourceName, NumberOfRows, UploadDateTime, Checksum, Applied)
+        VALUES ($1, $2, CAST($3 AS INT), CAST($4 AS TIMESTAMP), $5, CAST($6 AS BOOLEAN))
         ON CONFLICT (FullPath) DO UPDATE SET ResourceName = excluded.ResourceName, NumberOfRows = excluded.NumberOfRows,
-            UploadDateTime = excluded.UploadDateTime, Checksum = excluded.Checksum
+            UploadDateTime = excluded.UploadDateTime, Checksum = excluded.Checksum, Applied = excluded.Applied
         """
     }
     public func selectFirst(_ columns: String, rest: String) -> String { "SELECT \(columns) \(rest) LIMIT 1" }

@@ -25,6 +25,21 @@ public final class SQLiteStore: LMSDataStore, @unchecked Sendable {
         }
     }
 
+    /// The one place where SQLite's errors become the store's: only a fault of the data (a
+    /// constraint, a type) rejects a file. A full disk, an I/O or permission error, a lock, a file
+    /// that cannot be opened is the environment's: the file stays staged and is retried.
+    static func classify(_ error: any Error) -> any Error {
+        guard let e = error as? SQLiteError else { return error }
+        if e.isDataFault { return StoreError.rejected(e.description) }
+        if e.isBusy { return StoreError.unavailable("the LMS-DS file is locked by another process: \(e)") }
+        return StoreError.unavailable(e.description)
+    }
+
+    /// Runs `body`, mapping SQLite's errors with `classify`.
+    private func classified<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch { throw SQLiteStore.classify(error) }
+    }
+
     public func migrate() throws {
         do {
             try db.execute("CREATE TABLE IF NOT EXISTS MigrationJournal (Script TEXT NOT NULL CONSTRAINT PK_MigrationJournal PRIMARY KEY, InstallDate TEXT NOT NULL)")
@@ -43,21 +58,14 @@ public final class SQLiteStore: LMSDataStore, @unchecked Sendable {
     }
 
     public func apply(_ request: ApplyRequest, rows: RowStream) throws -> ApplyResult {
-        do {
-            // BEGIN IMMEDIATE takes the write lock: the agent's lock on this LMS-DS for the whole file.
-            return try db.transaction(immediate: true) { try applyInTransaction(request, rows: rows) }
-        } catch let e as SQLiteError {
-            if e.isBusy { throw StoreError.unavailable("the LMS-DS file is locked by another process: \(e)") }
-            throw StoreError.rejected(e.description)
-        }
+        // BEGIN IMMEDIATE takes the write lock: the agent's lock on this LMS-DS for the whole file.
+        try classified { try db.transaction(immediate: true) { try applyInTransaction(request, rows: rows) } }
     }
 
     public func processedRecord(fullPath: String) throws -> ProcessedRecord {
-        do {
-            guard let row = try db.query("SELECT Checksum FROM ProcessedFiles WHERE FullPath = ?", [.text(fullPath)]).first else { return .none }
-            return row[0].text.map { .checksum($0) } ?? .upstream
-        } catch let e as SQLiteError {
-            throw e.isBusy ? StoreError.unavailable(e.description) : StoreError.rejected(e.description)
+        try classified {
+            guard let row = try db.query("SELECT Checksum, Applied FROM ProcessedFiles WHERE FullPath = ?", [.text(fullPath)]).first else { return .none }
+            return ProcessedRecord(checksum: row[0].text, applied: row[1].text)
         }
     }
 
@@ -99,21 +107,21 @@ public final class SQLiteStore: LMSDataStore, @unchecked Sendable {
     }
 
     public func recordWithoutApplying(_ request: ApplyRequest) throws {
-        do {
+        try classified {
             try db.transaction(immediate: true) {
                 if try isApplied(fullPath: request.fullPath, checksum: request.checksum) { return }
-                try MergeSQL.record(on: SQLiteMergeExecutor(db: db), request, dialect: dialect, now: Timestamp.now())
+                try MergeSQL.record(on: SQLiteMergeExecutor(db: db), request, dialect: dialect, now: Timestamp.now(), applied: false)
             }
-        } catch let e as SQLiteError {
-            throw e.isBusy ? StoreError.unavailable(e.description) : StoreError.rejected(e.description)
         }
     }
 
     public func tableCounts() throws -> [(table: String, live: Int, deleted: Int)] {
         let tables = Resource.allCases.map { $0.schema.table } + ["AssignmentSubmissionType"]
-        return try tables.map { t in
-            let r = try db.query("SELECT count(*) - count(DeletedAt), count(DeletedAt) FROM \(t)").first ?? []
-            return (t, Int(r.first?.integer ?? 0), Int(r.last?.integer ?? 0))
+        return try classified {
+            try tables.map { t in
+                let r = try db.query("SELECT count(*) - count(DeletedAt), count(DeletedAt) FROM \(t)").first ?? []
+                return (t, Int(r.first?.integer ?? 0), Int(r.last?.integer ?? 0))
+            }
         }
     }
 

@@ -41,7 +41,7 @@ struct PostgresTests {
         #expect(run.exitCode == .success)
         // Only the agent's own script ran.
         let journal = try w.query("SELECT script FROM lms.migrationjournal ORDER BY script").map { $0[0]! }
-        #expect(journal == Self.upstreamScripts + ["1001_lms_agent_processed_files_checksum"])
+        #expect(journal == Self.upstreamScripts + ["1001_lms_agent_processed_files_checksum", "1002_lms_agent_processed_files_applied"])
         // The users file upstream recorded is not applied again; everything else is.
         #expect(run.forward.byResource["users"]?.alreadyApplied == 1)
         #expect(Set(try w.snapshot("LMSUser", "Name").values) == ["Loaded by upstream"])
