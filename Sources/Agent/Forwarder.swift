@@ -15,6 +15,8 @@ public struct ResourceTally: Sendable, Codable, Equatable {
     public var rejectedFiles = 0
     public var supersededFiles = 0
     public var alreadyApplied = 0
+    /// Files the mass-delete guard held back.
+    public var heldFiles = 0
     public init() {}
 }
 
@@ -28,6 +30,7 @@ public struct ForwardReport: Sendable, Codable, Equatable {
             t.files += r.files; t.rows += r.rows; t.inserted += r.inserted; t.updated += r.updated
             t.restored += r.restored; t.softDeleted += r.softDeleted; t.waitingRows += r.waitingRows
             t.rejectedFiles += r.rejectedFiles; t.supersededFiles += r.supersededFiles; t.alreadyApplied += r.alreadyApplied
+            t.heldFiles += r.heldFiles
         }
     }
 }
@@ -45,12 +48,15 @@ public struct Forwarder {
     /// The absolute extract root, for `ProcessedFiles.FullPath`.
     public let root: String
     public let logger: Logger
+    /// The mass-delete guard every snapshot passes, unless an operator released it (nil: none).
+    public let deleteGuard: DeleteGuard?
 
-    public init(buffer: Buffer, store: any LMSDataStore, root: String, logger: Logger) {
+    public init(buffer: Buffer, store: any LMSDataStore, root: String, logger: Logger, deleteGuard: DeleteGuard? = .standard) {
         self.buffer = buffer
         self.store = store
         self.root = root
         self.logger = logger
+        self.deleteGuard = deleteGuard
     }
 
     /// Forwards everything pending. Throws `StoreError.unavailable` when the LMS-DS cannot be
@@ -88,6 +94,12 @@ public struct Forwarder {
                 try buffer.markRejected(file, error: message)
                 tally.rejectedFiles += 1
                 report.errors.append(text)
+            } catch let StoreError.guarded(deleting, live) {
+                let reason = "held by the mass-delete guard: it would soft-delete \(deleting) of the \(live) live rows of its scope (more than \(Int((deleteGuard?.maxShare ?? 0) * 100)) %); nothing of it was applied. If the deletions are real, `lms-agent release \(file.id)`; a newer snapshot that passes the guard replaces it"
+                logger.error("\(file.path): \(reason)")
+                try buffer.markHeld(file, reason: reason)
+                tally.heldFiles += 1
+                report.errors.append("\(file.path): \(reason)")
             } catch let StoreError.unavailable(message) {
                 try? buffer.noteAttemptFailed(file, error: message)
                 throw StoreError.unavailable(message)
@@ -146,7 +158,7 @@ public struct Forwarder {
         }
         return ApplyRequest(schema: schema, mode: mode, fullPath: fullPath(of: file), checksum: file.sha256, rowCount: file.rowCount,
                             scope: file.scope, presentColumns: Set(file.presentColumns), deleteSourceSystems: deleteSystems,
-                            droppedKeys: droppedKeys)
+                            droppedKeys: droppedKeys, deleteGuard: file.guardReleased ? nil : deleteGuard)
     }
 
     /// `ProcessedFiles.FullPath`: the absolute path, with `assignment=` in lower case as upstream writes it.
@@ -179,6 +191,7 @@ public struct Forwarder {
         let req = try request(for: file, mode: .snapshot, droppedKeys: dropped)
         let result = try store.apply(req) { body in try buffer.rows(of: file, body) }
         try buffer.markForwarded(file, waitingLines: result.waitingLines)
+        try replaceHeld(olderThan: file, &tally)
         tally.files += 1
         tally.rows += file.rowCount
         if result.alreadyApplied {
@@ -190,6 +203,17 @@ public struct Forwarder {
         logger.debug("\(file.path): +\(result.inserted) ~\(result.updated) -\(result.softDeleted) waiting \(result.waitingLines.count)")
         if !result.waitingLines.isEmpty {
             logger.warning("\(file.path): \(result.waitingLines.count) row(s) wait for parents not yet in the LMS-DS (first on line \(result.waitingLines[0]))")
+        }
+    }
+
+    /// A newer snapshot was applied: held files of its scope are replaced, never applied. They are
+    /// recorded in ProcessedFiles as not applied, so that no loader applies them later.
+    private func replaceHeld(olderThan file: LedgerFile, _ tally: inout ResourceTally) throws {
+        for held in try buffer.heldOlder(than: file) {
+            try store.recordWithoutApplying(try request(for: held, mode: .snapshot))
+            try buffer.markSuperseded(held, by: file.path)
+            logger.info("\(held.path): the newer snapshot \(file.path) replaced this held file")
+            tally.supersededFiles += 1
         }
     }
 

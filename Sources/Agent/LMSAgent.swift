@@ -24,6 +24,8 @@ public struct RunSummary: Sendable, Codable {
     public var unavailable: String?
     /// After the run: rejected files still outstanding, rows still waiting, files still pending.
     public var outstandingRejected: Int
+    /// Files the mass-delete guard holds (after the run).
+    public var heldFiles: Int
     public var waitingRows: Int
     public var pendingFiles: Int
     public var seconds: Double
@@ -34,6 +36,7 @@ public struct RunSummary: Sendable, Codable {
 
     public var exitCode: ExitStatus {
         if unavailable != nil { return .targetUnavailable }
+        if heldFiles > 0 { return .heldFiles }
         if outstandingRejected > 0 { return .rejectedFiles }
         if waitingRows > 0 { return .waitingRows }
         return .success
@@ -56,6 +59,8 @@ public enum ExitStatus: Int32, Sendable, Codable {
     case rejectedFiles = 2
     case waitingRows = 3
     case targetUnavailable = 4
+    /// A snapshot is held by the mass-delete guard: `lms-agent release ID`, or a newer snapshot.
+    case heldFiles = 5
 }
 
 /// The agent: the buffer of one extract and one target LMS-DS, and the steps every command uses.
@@ -101,6 +106,11 @@ public final class LMSAgent {
         }
         if migrate && !settings.noMigrate { try store.migrate() }
         return store
+    }
+
+    /// The forwarder from this agent's buffer into `store`, with the settings' mass-delete guard.
+    public func forwarder(store: any LMSDataStore) -> Forwarder {
+        Forwarder(buffer: buffer, store: store, root: root, logger: logger, deleteGuard: settings.deleteGuard)
     }
 
     /// Scans the extract tree and stages every new or changed file.
@@ -164,7 +174,7 @@ public final class LMSAgent {
         if unavailable == nil {
             do {
                 let store = try openStore()
-                forward = try Forwarder(buffer: buffer, store: store, root: root, logger: logger).forwardPending()
+                forward = try forwarder(store: store).forwardPending()
             } catch let StoreError.unavailable(message) {
                 unavailable = message
                 logger.error("the LMS-DS is unavailable; everything staged stays in the buffer for resume: \(message)")
@@ -179,6 +189,7 @@ public final class LMSAgent {
         let pending = try buffer.pendingFiles()
         return RunSummary(stage: stage, forward: forward, unavailable: unavailable,
                           outstandingRejected: try buffer.outstandingRejected().count,
+                          heldFiles: try buffer.heldFiles().count,
                           waitingRows: pending.reduce(0) { $0 + $1.waitingRows },
                           pendingFiles: pending.count, seconds: Date().timeIntervalSince(start),
                           stageSeconds: staged.timeIntervalSince(start), forwardSeconds: Date().timeIntervalSince(staged),

@@ -23,6 +23,10 @@ public struct CommandLineOptions: Sendable {
     public var connectionString: String?
     public var sslmode: String?
     public var noMigrate = false
+    /// Percent (0-100) of a scope's live rows one snapshot may soft-delete; 100 turns the guard off.
+    public var maxDeleteShare: String?
+    /// Live rows a scope needs before the guard applies to it.
+    public var minGuardedScope: String?
     public init() {}
 }
 
@@ -47,6 +51,8 @@ public struct Settings: Sendable {
     public var sslmode: String?
     /// Do not run schema scripts (for accounts that may not run DDL).
     public var noMigrate: Bool
+    /// The mass-delete guard (nil: off, with `--max-delete-share 100`).
+    public var deleteGuard: DeleteGuard? = .standard
 
     public static func resolve(_ cli: CommandLineOptions, environment: [String: String] = ProcessInfo.processInfo.environment,
                                dotEnvPath: String = ".env") throws -> Settings {
@@ -78,7 +84,21 @@ public struct Settings: Sendable {
         }
         let integrated = cli.useIntegratedSecurity || ["true", "yes", "t", "y", "1", "on"].contains(env["USE_INTEGRATED_SECURITY"]?.lowercased() ?? "")
         let state = Settings.defaultStateDirectory(env)
-        return Settings(
+        var deleteGuard: DeleteGuard? = .standard
+        if let text = pick(cli.maxDeleteShare, "LMS_AGENT_MAX_DELETE_SHARE") {
+            let digits = text.hasSuffix("%") ? String(text.dropLast()).trimmingCharacters(in: .whitespaces) : text
+            guard let percent = Double(digits), (0...100).contains(percent) else {
+                throw AgentError.config("--max-delete-share is a percentage from 0 to 100 (100 turns the guard off), not '\(text)'")
+            }
+            deleteGuard = percent >= 100 ? nil : DeleteGuard(maxShare: percent / 100, minimumScope: DeleteGuard.standard.minimumScope)
+        }
+        if let text = pick(cli.minGuardedScope, "LMS_AGENT_MIN_GUARDED_SCOPE") {
+            guard let n = Int(text), n >= 0 else {
+                throw AgentError.config("--min-guarded-scope is a number of rows (0 or more), not '\(text)'")
+            }
+            deleteGuard?.minimumScope = n
+        }
+        var settings = Settings(
             csvPath: pick(cli.csvPath, "CSV_PATH").map(Settings.absolute),
             engine: engine, server: server, port: port,
             dbname: pick(cli.dbname, "DB_NAME"), username: pick(cli.username, "DB_USERNAME"),
@@ -90,6 +110,8 @@ public struct Settings: Sendable {
             connectionString: pick(cli.connectionString, "DB_CONNECTION_STRING"),
             sslmode: pick(cli.sslmode, "DB_SSLMODE"),
             noMigrate: cli.noMigrate || ["true", "yes", "1", "on"].contains(env["LMS_AGENT_NO_MIGRATE"]?.lowercased() ?? ""))
+        settings.deleteGuard = deleteGuard
+        return settings
     }
 
     /// systemd's `StateDirectory`, else `$XDG_STATE_HOME/lms-agent`, else `~/.local/state/lms-agent`.

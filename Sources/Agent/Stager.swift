@@ -26,6 +26,10 @@ public struct Stager {
 
     struct FileChanged: Error {}
 
+    /// Runs between the stat that decides how a file is read and the read itself: a test's window
+    /// onto the race with an extractor that rewrites the file in place.
+    var beforeRead: (@Sendable (String) -> Void)? = nil
+
     /// Upstream ignores files of 4 bytes or less: extractors write a lone newline for "no data".
     static let noDataSize: Int64 = 4
 
@@ -43,6 +47,7 @@ public struct Stager {
         }
         for _ in 0..<3 {
             guard let before = Scanner.fileStat(full) else { return .ignored(reason: "the file disappeared") }
+            beforeRead?(full)
             do {
                 if before.size <= Stager.noDataSize, let result = try stageNoData(candidate, file, full: full, before: before) {
                     return result

@@ -13,6 +13,9 @@ public struct StatusReport: Sendable, Codable {
     public var oldestPending: LedgerFile?
     public var outstandingRejected: Int
     public var waitingRows: Int
+    /// Files the mass-delete guard holds, with why (release them with `lms-agent release ID`).
+    public var heldFiles: Int
+    public var held: [LedgerFile]
     public var lastErrors: [ErrorEntry]
     public var tables: [Table]
     /// The pid of a `watch` running on this buffer, if any.
@@ -36,6 +39,7 @@ extension LMSAgent {
             counts: try buffer.stateCounts(), oldestPending: try buffer.oldestPending(),
             outstandingRejected: try buffer.outstandingRejected().count,
             waitingRows: try buffer.waitingFiles().reduce(0) { $0 + $1.waitingRows },
+            heldFiles: try buffer.heldFiles().count, held: try buffer.heldFiles(),
             lastErrors: try buffer.lastErrors(limit: 5), tables: tables, watcherPid: WatchLock.holder(bufferPath: buffer.path))
     }
 }

@@ -55,7 +55,7 @@ public enum FileState: String, CaseIterable, Sendable, Codable {
 }
 
 /// What can happen to a file version after it entered the ledger.
-public enum LedgerEvent: Sendable, Equatable {
+public enum LedgerEvent: Sendable, Hashable {
     /// The LMS-DS committed the file; `waiting` when some rows lack their parents.
     case applied(waiting: Bool)
     /// Waiting rows were retried; `remaining` when some still lack parents.

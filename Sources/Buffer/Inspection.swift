@@ -44,6 +44,11 @@ extension Buffer {
         try files(where: "state = 'rejected' AND id = (SELECT max(f2.id) FROM files f2 WHERE f2.path = files.path)")
     }
 
+    /// Files the mass-delete guard holds.
+    public func heldFiles() throws -> [LedgerFile] {
+        try files(where: "state = ?", [.text(FileState.held.rawValue)], order: "id")
+    }
+
     public func waitingFiles() throws -> [LedgerFile] {
         try files(where: "state = 'waiting'", order: "id")
     }

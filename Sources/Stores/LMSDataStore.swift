@@ -23,9 +23,12 @@ public struct ApplyRequest: Sendable {
     public var deleteSourceSystems: [String]
     /// For `previousSnapshot` scopes: the natural keys the previous snapshot had and this one lacks.
     public var droppedKeys: [NaturalKey]
+    /// The mass-delete guard for this file (nil: it may delete anything, e.g. released by an operator).
+    public var deleteGuard: DeleteGuard?
 
     public init(schema: ResourceSchema, mode: Mode, fullPath: String, checksum: String, rowCount: Int, scope: Scope,
-                presentColumns: Set<String>, deleteSourceSystems: [String], droppedKeys: [NaturalKey] = []) {
+                presentColumns: Set<String>, deleteSourceSystems: [String], droppedKeys: [NaturalKey] = [],
+                deleteGuard: DeleteGuard? = nil) {
         self.schema = schema
         self.mode = mode
         self.fullPath = fullPath
@@ -35,7 +38,34 @@ public struct ApplyRequest: Sendable {
         self.presentColumns = presentColumns
         self.deleteSourceSystems = deleteSourceSystems
         self.droppedKeys = droppedKeys
+        self.deleteGuard = deleteGuard
     }
+}
+
+/// The mass-delete guard: an extractor that fails half-way can write a users file with 3 of 5,000
+/// users, and applied, it would soft-delete 4,997 students. A snapshot that would soft-delete more
+/// than `maxShare` of its scope's live rows, in a scope of at least `minimumScope` live rows, is
+/// not applied (the store rolls it back and says `StoreError.guarded`).
+public struct DeleteGuard: Sendable, Equatable, Codable {
+    /// The largest share (0...1) of a scope's live rows one snapshot may soft-delete.
+    public var maxShare: Double
+    /// Scopes smaller than this are not guarded: a section of 12 losing 7 students is ordinary.
+    public var minimumScope: Int
+
+    public static let standard = DeleteGuard(maxShare: 0.5, minimumScope: 100)
+
+    public init(maxShare: Double, minimumScope: Int) {
+        self.maxShare = maxShare
+        self.minimumScope = minimumScope
+    }
+
+    /// Whether soft-deleting `deleted` of `live` rows (live before the file) is too much.
+    public func refuses(deleting deleted: Int, ofLive live: Int) -> Bool {
+        live >= minimumScope && Double(deleted) > maxShare * Double(live)
+    }
+
+    /// Below this many deletions no scope can trip the guard, so the scope is not even counted.
+    var leastRefused: Int { Int((maxShare * Double(minimumScope)).rounded(.down)) + 1 }
 }
 
 public struct NaturalKey: Sendable, Hashable {
@@ -72,12 +102,17 @@ public enum StoreError: Error, CustomStringConvertible, Sendable {
     case rejected(String)
     /// The schema scripts could not be applied.
     case migration(String)
+    /// The mass-delete guard stopped the file: it would soft-delete `deleting` of the `live` rows its
+    /// scope had. Nothing of it was applied.
+    case guarded(deleting: Int, live: Int)
 
     public var description: String {
         switch self {
         case .unavailable(let m): return "LMS-DS unavailable: \(m)"
         case .rejected(let m): return "LMS-DS refused the data: \(m)"
         case .migration(let m): return "migration failed: \(m)"
+        case .guarded(let d, let live):
+            return "it would soft-delete \(d) of the \(live) live rows of its scope (\(live > 0 ? 100 * d / live : 0) %)"
         }
     }
 }

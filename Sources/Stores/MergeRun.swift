@@ -8,7 +8,11 @@ public protocol MergeExecutor {
     /// Runs parameter-free statements in order (an engine may send them in one round trip).
     func executeAll(_ statements: [String]) throws
     /// The first column of every row of a query, as integers.
-    func integers(_ sql: String) throws -> [Int]
+    func integers(_ sql: String, _ parameters: [String]) throws -> [Int]
+}
+
+extension MergeExecutor {
+    func integers(_ sql: String) throws -> [Int] { try integers(sql, []) }
 }
 
 extension MergeSQL {
@@ -38,9 +42,28 @@ extension MergeSQL {
                     result.softDeleted += try x.execute(d.sql, d.parameters)
                 }
             }
+            try checkDeleteGuard(on: x, request, result)
             try MergeSQL.record(on: x, request, dialect: dialect, now: now, applied: true)
         }
         return result
+    }
+
+    /// Throws `StoreError.guarded` when the file soft-deleted too much of its scope; the caller's
+    /// transaction then rolls everything back. The scope is counted only when the deletions could
+    /// trip the guard at all, so an ordinary file pays nothing.
+    private func checkDeleteGuard(on x: some MergeExecutor, _ request: ApplyRequest, _ result: ApplyResult) throws {
+        guard let g = request.deleteGuard, result.softDeleted >= g.leastRefused, schema.deleteScope != .previousSnapshot else { return }
+        var liveNow = 0
+        for system in request.deleteSourceSystems {
+            if let q = liveInScope(scope: request.scope, sourceSystem: system) {
+                liveNow += try x.integers(q.sql, q.parameters).first ?? 0
+            }
+        }
+        // Live before the file: what is live now, plus what it deleted, less what it added back.
+        let liveBefore = liveNow + result.softDeleted - result.inserted - result.restored
+        if g.refuses(deleting: result.softDeleted, ofLive: liveBefore) {
+            throw StoreError.guarded(deleting: result.softDeleted, live: liveBefore)
+        }
     }
 
     /// Records a file in ProcessedFiles (path, resource, row count, upload time, checksum, and whether

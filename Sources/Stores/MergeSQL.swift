@@ -149,28 +149,48 @@ public struct MergeSQL: Sendable {
             """
         let head = "UPDATE \(target) AS t SET DeletedAt = \(dialect.timestampParameter(1)) WHERE t.DeletedAt IS NULL AND t.SourceSystem = \(p(2)) AND \(missing)"
         switch schema.deleteScope {
-        case .sourceSystem:
-            return Bound(sql: head, parameters: [now, sourceSystem])
-        case .section:
-            guard let section = scope.sectionId else { return nil }
-            let sections = dialect.table(ResourceSchema.of(.sections).table)
-            return Bound(sql: head + """
-                 AND t.LMSSectionIdentifier IN (SELECT x.LMSSectionIdentifier FROM \(sections) x
-                 WHERE x.SourceSystemIdentifier = \(p(3)) AND x.SourceSystem = \(p(2)))
-                """, parameters: [now, sourceSystem, section])
-        case .assignment:
-            guard let assignment = scope.assignmentId else { return nil }
-            let assignments = dialect.table(ResourceSchema.of(.assignments).table)
-            return Bound(sql: head + """
-                 AND t.AssignmentIdentifier IN (SELECT x.AssignmentIdentifier FROM \(assignments) x
-                 WHERE x.SourceSystemIdentifier = \(p(3)) AND x.SourceSystem = \(p(2)))
-                """, parameters: [now, sourceSystem, assignment])
+        case .sourceSystem, .section, .assignment:
+            guard let filter = scopeFilter(scope, sourceSystem: p(2), id: p(3)) else { return nil }
+            return Bound(sql: head + filter.sql, parameters: [now, sourceSystem] + filter.parameters)
         case .previousSnapshot:
             // Driven by the (few) dropped keys, not by a scan of the whole table.
             return Bound(sql: head + """
                  AND t.\(schema.identity) IN (SELECT x.\(schema.identity) FROM \(target) x JOIN \(MergeSQL.droppedKeyStaging) d
                  ON d.SourceSystemIdentifier = x.SourceSystemIdentifier AND d.SourceSystem = x.SourceSystem)
                 """, parameters: [now, sourceSystem])
+        }
+    }
+
+    /// Counts the live rows of the file's scope for one source system (the mass-delete guard).
+    public func liveInScope(scope: Scope, sourceSystem: String) -> Bound? {
+        let p = dialect.parameter
+        guard let filter = scopeFilter(scope, sourceSystem: p(1), id: p(2)) else { return nil }
+        return Bound(sql: "SELECT count(*) FROM \(target) t WHERE t.DeletedAt IS NULL AND t.SourceSystem = \(p(1))" + filter.sql,
+                     parameters: [sourceSystem] + filter.parameters)
+    }
+
+    /// The condition that narrows a source system's rows to the file's section or assignment scope
+    /// (empty for a whole-source-system scope), with its parameter; nil when the scope has no name.
+    private func scopeFilter(_ scope: Scope, sourceSystem: String, id: String) -> (sql: String, parameters: [String])? {
+        switch schema.deleteScope {
+        case .sourceSystem:
+            return ("", [])
+        case .section:
+            guard let section = scope.sectionId else { return nil }
+            let sections = dialect.table(ResourceSchema.of(.sections).table)
+            return ("""
+                 AND t.LMSSectionIdentifier IN (SELECT x.LMSSectionIdentifier FROM \(sections) x
+                 WHERE x.SourceSystemIdentifier = \(id) AND x.SourceSystem = \(sourceSystem))
+                """, [section])
+        case .assignment:
+            guard let assignment = scope.assignmentId else { return nil }
+            let assignments = dialect.table(ResourceSchema.of(.assignments).table)
+            return ("""
+                 AND t.AssignmentIdentifier IN (SELECT x.AssignmentIdentifier FROM \(assignments) x
+                 WHERE x.SourceSystemIdentifier = \(id) AND x.SourceSystem = \(sourceSystem))
+                """, [assignment])
+        case .previousSnapshot:
+            return nil
         }
     }
 

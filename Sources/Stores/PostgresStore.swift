@@ -288,5 +288,7 @@ struct PostgresMergeExecutor: MergeExecutor {
     func executeAll(_ statements: [String]) throws {
         if !statements.isEmpty { try connection.executeBatch(statements.joined(separator: ";\n")) }
     }
-    func integers(_ sql: String) throws -> [Int] { try connection.execute(sql).rows.compactMap { $0.first.flatMap { $0 }.flatMap { Int($0) } } }
+    func integers(_ sql: String, _ parameters: [String]) throws -> [Int] {
+        try connection.execute(sql, parameters).rows.compactMap { $0.first.flatMap { $0 }.flatMap { Int($0) } }
+    }
 }

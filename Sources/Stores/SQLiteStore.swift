@@ -136,5 +136,7 @@ struct SQLiteMergeExecutor: MergeExecutor {
     let db: SQLiteDatabase
     func execute(_ sql: String, _ parameters: [String]) throws -> Int { try db.run(sql, parameters.map { .text($0) }) }
     func executeAll(_ statements: [String]) throws { for s in statements { try db.run(s) } }
-    func integers(_ sql: String) throws -> [Int] { try db.query(sql).compactMap { $0.first?.integer.map { Int($0) } } }
+    func integers(_ sql: String, _ parameters: [String]) throws -> [Int] {
+        try db.query(sql, parameters.map { .text($0) }).compactMap { $0.first?.integer.map { Int($0) } }
+    }
 }

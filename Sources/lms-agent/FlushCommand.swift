@@ -53,23 +53,24 @@ func printSummary(_ s: RunSummary, agent: LMSAgent, json: Bool) throws {
         print("scan:    \(st.seen) files seen: \(st.staged) staged (\(st.stagedRows) rows), \(st.unchanged) unchanged, \(st.rejected) rejected, \(st.ignored) ignored (no data)\(st.changing > 0 ? ", \(st.changing) still changing" : "")")
         for e in st.errors { print("  rejected: \(e)") }
     }
-    var t = TextTable("resource", "files", "rows", "inserted", "updated", "restored", "deleted", "waiting", "rejected", "superseded")
+    var t = TextTable("resource", "files", "rows", "inserted", "updated", "restored", "deleted", "waiting", "rejected", "superseded", "held")
     for r in Resource.allCases {
         guard let x = s.forward.byResource[r.rawValue] else { continue }
-        t.add([r.rawValue, "\(x.files)", "\(x.rows)", "\(x.inserted)", "\(x.updated)", "\(x.restored)", "\(x.softDeleted)", "\(x.waitingRows)", "\(x.rejectedFiles)", "\(x.supersededFiles)"])
+        t.add([r.rawValue, "\(x.files)", "\(x.rows)", "\(x.inserted)", "\(x.updated)", "\(x.restored)", "\(x.softDeleted)", "\(x.waitingRows)", "\(x.rejectedFiles)", "\(x.supersededFiles)", "\(x.heldFiles)"])
     }
     let total = s.forward.total
     if t.rows.isEmpty {
         print("forward: nothing to do")
     } else {
-        t.add(["total", "\(total.files)", "\(total.rows)", "\(total.inserted)", "\(total.updated)", "\(total.restored)", "\(total.softDeleted)", "\(total.waitingRows)", "\(total.rejectedFiles)", "\(total.supersededFiles)"])
+        t.add(["total", "\(total.files)", "\(total.rows)", "\(total.inserted)", "\(total.updated)", "\(total.restored)", "\(total.softDeleted)", "\(total.waitingRows)", "\(total.rejectedFiles)", "\(total.supersededFiles)", "\(total.heldFiles)"])
         print(t.render())
-        for e in s.forward.errors { print("  rejected by the LMS-DS: \(e)") }
+        for e in s.forward.errors { print("  \(e.contains("mass-delete guard") ? "held" : "rejected by the LMS-DS"): \(e)") }
     }
     let verdict: String
     switch s.exitCode {
     case .success: verdict = "everything applied"
     case .rejectedFiles: verdict = "\(s.outstandingRejected) file(s) rejected: see `lms-agent inspect errors`"
+    case .heldFiles: verdict = "\(s.heldFiles) file(s) held by the mass-delete guard: see `lms-agent inspect files --state held`, then `lms-agent release ID` if the deletions are real"
     case .waitingRows: verdict = "\(s.waitingRows) row(s) wait for their parents: see `lms-agent inspect waiting`"
     case .targetUnavailable: verdict = "the LMS-DS is unavailable (\(s.unavailable ?? "")); staged files are kept: run `lms-agent resume` later"
     case .fatal: verdict = "failed"

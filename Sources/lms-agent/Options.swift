@@ -50,6 +50,12 @@ struct CommonOptions: ParsableArguments {
     @Flag(name: .customLong("no-migrate"), help: "Do not run schema scripts (for an account without DDL rights). Env: LMS_AGENT_NO_MIGRATE.")
     var noMigrate = false
 
+    @Option(name: .customLong("max-delete-share"), help: "Mass-delete guard: hold a snapshot that would soft-delete more than this percentage of its scope's live rows (default 50; 100 turns it off). Env: LMS_AGENT_MAX_DELETE_SHARE.")
+    var maxDeleteShare: String?
+
+    @Option(name: .customLong("min-guarded-scope"), help: "Mass-delete guard: only scopes with at least this many live rows are guarded (default 100). Env: LMS_AGENT_MIN_GUARDED_SCOPE.")
+    var minGuardedScope: String?
+
     func settings() throws -> Settings {
         var o = CommandLineOptions()
         o.csvPath = csvpath
@@ -66,6 +72,8 @@ struct CommonOptions: ParsableArguments {
         o.connectionString = connectionString
         o.sslmode = sslmode
         o.noMigrate = noMigrate
+        o.maxDeleteShare = maxDeleteShare
+        o.minGuardedScope = minGuardedScope
         return try Settings.resolve(o)
     }
 

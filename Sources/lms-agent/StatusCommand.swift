@@ -31,7 +31,10 @@ struct Status: ParsableCommand {
             } else {
                 print("oldest pending: none")
             }
-            print("rejected files outstanding: \(s.outstandingRejected); rows waiting for parents: \(s.waitingRows)")
+            print("rejected files outstanding: \(s.outstandingRejected); rows waiting for parents: \(s.waitingRows); held by the mass-delete guard: \(s.heldFiles)")
+            for h in s.held {
+                print("  held: file \(h.id) \(h.path): \(h.lastError ?? "")")
+            }
             if !s.tables.isEmpty {
                 print("")
                 var tt = TextTable("LMS-DS table", "live", "deleted")
@@ -78,6 +81,24 @@ struct Retry: ParsableCommand {
                 default: print("\(f.path): \(result)")
                 }
             }
+            return .success
+        }
+    }
+}
+
+struct Release: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Release a file held by the mass-delete guard: the next resume, flush or watch round applies it, whatever it deletes.")
+
+    @OptionGroup var options: CommonOptions
+    @Argument(help: "The held file's id (see `inspect files --state held`).") var id: Int64
+
+    func run() throws {
+        try runReportingErrors {
+            let settings = try options.settings()
+            let agent = try LMSAgent(settings: settings, logger: try options.logger(settings), requireExtract: false)
+            let f = try agent.buffer.release(id: id)
+            print("file \(id) (\(f.path)) is released; `lms-agent resume` (or the next flush or watch round) applies it with its deletions")
             return .success
         }
     }

@@ -16,6 +16,8 @@ final class World {
 
     /// For PostgreSQL: a database of its own, dropped at the end.
     let database: String
+    /// The user's own schema scripts (`--migrations-dir`), for tests that change the LMS-DS.
+    var migrationsDir: String?
 
     init(engine: TestEngine = .sqlite) throws {
         let id = UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
@@ -43,6 +45,7 @@ final class World {
         o.csvPath = root
         o.buffer = dir + "/buffer.sqlite"
         o.engine = engine.rawValue
+        o.migrationsDir = migrationsDir
         var env = ["HOME": dir]
         switch engine {
         case .sqlite:

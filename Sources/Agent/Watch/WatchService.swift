@@ -231,7 +231,7 @@ public final class WatchService {
         guard needsForward || targetDown != nil || !stageReady else { logRound(stageReport, nil, started); return }
         do {
             let store = try openStore()
-            let forwarder = Forwarder(buffer: agent.buffer, store: store, root: agent.root, logger: logger)
+            let forwarder = agent.forwarder(store: store)
             let report = try forwarder.forwardPending(shouldStop: { SignalTrap.stopping })
             if let down = targetDown {
                 logger.info("the LMS-DS is reachable again after \(down.attempts) failed attempt(s) over \(Int(WatchService.now() - down.since)) s; catching up")
