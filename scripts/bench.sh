@@ -41,7 +41,7 @@ for engine in $engines; do
   fi
   for day in 1 2; do
     # Day N's files arrive on top of the earlier days', as an extractor leaves them.
-    $bin generate-sample "$work/extract-run" --users "$users" --sections "$sections" --assignments-per-section "$per" --day $day >/dev/null
+    $bin generate-sample "$work/extract-run" --users "$users" --sections "$sections" --assignments-per-section "$per" --day $day --force >/dev/null
     $bin flush --csvpath "$work/extract-run" "${target[@]}" --json > "$work/$engine-day$day.json" || true
     report "$engine day $day" "$work/$engine-day$day.json"
   done

@@ -71,22 +71,45 @@ public final class LMSAgent {
     /// The extract root (from the settings, or the one recorded in the buffer for `resume`).
     public let root: String
 
-    /// Opens the buffer. With `requireExtract`, the extract directory must be named.
-    public init(settings: Settings, logger: Logger, requireExtract: Bool) throws {
+    /// Opens the buffer. With `requireExtract`, the extract directory must be named and exist.
+    /// `readOnly` (status, inspect, retry, release) never creates anything: the buffer must exist.
+    public init(settings: Settings, logger: Logger, requireExtract: Bool, readOnly: Bool = false) throws {
         self.settings = settings
         self.logger = logger
-        if requireExtract && settings.csvPath == nil {
-            throw AgentError.config("name the extract directory with --csvpath (or CSV_PATH)")
+        if requireExtract {
+            guard let csv = settings.csvPath else {
+                throw AgentError.config("name the extract directory with --csvpath (or CSV_PATH)")
+            }
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: csv, isDirectory: &isDir), isDir.boolValue else {
+                throw AgentError.config("the extract directory \(csv) does not exist or is not a directory")
+            }
         }
         let path = try settings.resolvedBufferPath()
-        if settings.csvPath == nil && !FileManager.default.fileExists(atPath: path) {
+        if (readOnly || settings.csvPath == nil) && !FileManager.default.fileExists(atPath: path) {
             throw AgentError.config("no buffer at \(path): run flush or watch first")
         }
-        buffer = try Buffer(path: path, extractRoot: settings.csvPath)
+        do {
+            buffer = try Buffer(path: path, extractRoot: settings.csvPath, create: !readOnly)
+        } catch {
+            guard let why = Buffer.environmentFault(error) else { throw error }
+            throw AgentError.config("cannot open the buffer \(path): \(why)")
+        }
         guard let root = settings.csvPath ?? buffer.extractRoot else {
             throw AgentError.config("the buffer \(path) does not record its extract directory; name it with --csvpath")
         }
         self.root = root
+    }
+
+    /// Stores this agent opened; `close` ends them.
+    private var openedStores: [any LMSDataStore] = []
+
+    /// Checkpoints and closes the buffer and every store this agent opened. Every command calls it
+    /// on its way out, so that the embedded databases are whole in their own files.
+    public func close() {
+        for s in openedStores { s.close() }
+        openedStores = []
+        buffer.close()
     }
 
     /// Opens the target LMS-DS named by the settings and applies its schema scripts.
@@ -95,8 +118,10 @@ public final class LMSAgent {
         switch settings.engine {
         case .sqlite:
             let path = settings.sqliteDatabasePath
-            try? FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            store = try SQLiteStore(path: path, extraMigrations: settings.migrationsDir)
+            if migrate {
+                try? FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            }
+            store = try SQLiteStore(path: path, extraMigrations: settings.migrationsDir, create: migrate)
         case .postgresql:
             let pg = try PostgresStore(target: settings.postgresTarget, extraMigrations: settings.migrationsDir)
             if migrate && settings.noMigrate { try pg.verifySchema() }
@@ -104,7 +129,9 @@ public final class LMSAgent {
         case .mssql:
             throw AgentError.config("the mssql engine is not in this build yet; use --engine postgresql or sqlite")
         }
+        openedStores.append(store)
         if migrate && !settings.noMigrate { try store.migrate() }
+        if migrate { try bindTarget() }
         return store
     }
 
@@ -156,7 +183,15 @@ public final class LMSAgent {
     }
 
     /// `flush`: scan, stage, forward. `resume`: forward what is staged, without reading the extract.
+    /// Faults found before any work starts: a target that is not one (a directory, the buffer), or
+    /// not the one this buffer is bound to. Thrown as configuration errors (exit 1).
+    public func prepareToForward() throws {
+        try checkTargetConfiguration()
+        try checkTargetBinding()
+    }
+
     public func run(scan: Bool) throws -> RunSummary {
+        try prepareToForward()
         let start = Date()
         var unavailable: String? = nil
         var stage: StageReport? = nil

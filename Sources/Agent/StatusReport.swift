@@ -24,15 +24,21 @@ public struct StatusReport: Sendable, Codable {
 
 extension LMSAgent {
     public func status() throws -> StatusReport {
-        var target = settings.engine.rawValue
+        // The target the buffer is bound to; its tables are counted only when the settings name it.
+        let named = TargetIdentity.of(settings).text
+        var target = boundTarget ?? named
         var targetError: String? = nil
         var tables: [StatusReport.Table] = []
-        do {
-            let store = try openStore(migrate: false)
-            target = store.location
-            tables = try store.tableCounts().map { StatusReport.Table(table: $0.table, live: $0.live, deleted: $0.deleted) }
-        } catch {
-            targetError = "\(error)"
+        if let bound = boundTarget, bound != named {
+            targetError = "the settings name \(named); this buffer forwards to \(bound): name it to see its tables"
+        } else {
+            do {
+                let store = try openStore(migrate: false)
+                target = store.location
+                tables = try store.tableCounts().map { StatusReport.Table(table: $0.table, live: $0.live, deleted: $0.deleted) }
+            } catch {
+                targetError = "\(error)"
+            }
         }
         return StatusReport(
             extract: root, buffer: buffer.path, target: target, targetError: targetError,

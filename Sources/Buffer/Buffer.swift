@@ -56,11 +56,15 @@ public final class Buffer: @unchecked Sendable {
 
     /// Opens or creates the buffer at `path`. `extractRoot` is recorded on first use, and a buffer
     /// made for another extract directory is refused (its ledger would not describe this tree).
-    public init(path: String, extractRoot: String?) throws {
+    /// With `create` false (the read-only commands), a missing buffer is an error, not a new file.
+    public init(path: String, extractRoot: String?, create: Bool = true) throws {
         self.path = path
+        if !create && access(path, F_OK) != 0 {
+            throw BufferError.io("no buffer at \(path): run flush or watch first")
+        }
         let dir = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
-        if !dir.isEmpty { try Buffer.makeDirectories(dir) }
-        db = try SQLiteDatabase(path: path, fileMode: 0o600)
+        if !dir.isEmpty && create { try Buffer.makeDirectories(dir) }
+        db = try SQLiteDatabase(path: path, fileMode: 0o600, create: create)
         chmod(path, 0o600)
         try db.execute("PRAGMA journal_mode = WAL")
         // FULL: a committed stage survives power loss, so the extract may be deleted after staging.
@@ -71,11 +75,14 @@ public final class Buffer: @unchecked Sendable {
                 guard recorded == extractRoot else {
                     throw BufferError.otherExtract(buffer: path, recorded: recorded, requested: extractRoot)
                 }
-            } else {
+            } else if create {
                 try setMeta("extract_root", extractRoot)
             }
         }
     }
+
+    /// Checkpoints and closes the buffer file (see `SQLiteDatabase.close`).
+    public func close() { db.close() }
 
     private func migrate() throws {
         let version = Int(try db.scalar("PRAGMA user_version")?.integer ?? 0)

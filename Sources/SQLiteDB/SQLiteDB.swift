@@ -64,12 +64,13 @@ public final class SQLiteDatabase: @unchecked Sendable {
     let handle: OpaquePointer
     private var statementCache: [String: Statement] = [:]
 
-    /// Opens (creating if needed) a database file. `fileMode` is applied when the file is new.
-    public init(path: String, fileMode: mode_t? = nil, busyTimeoutMs: Int32 = 10_000) throws {
+    /// Opens (creating if needed, unless `create` is false) a database file. `fileMode` is applied
+    /// when the file is new.
+    public init(path: String, fileMode: mode_t? = nil, busyTimeoutMs: Int32 = 10_000, create: Bool = true) throws {
         self.path = path
         var db: OpaquePointer?
         let existed = access(path, F_OK) == 0
-        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
+        let flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_NOMUTEX
         let rc = sqlite3_open_v2(path, &db, flags, nil)
         guard rc == SQLITE_OK, let db else {
             let msg = db.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open"
@@ -82,8 +83,18 @@ public final class SQLiteDatabase: @unchecked Sendable {
         if let fileMode, !existed { chmod(path, fileMode) }
     }
 
-    deinit {
+    private var closed = false
+
+    deinit { close() }
+
+    /// Checkpoints the write-ahead log into the main file and closes the connection, so that the
+    /// database is whole in its own file once the process ends (a copy of the file alone is
+    /// complete). Idempotent; the object must not be used afterwards.
+    public func close() {
+        guard !closed else { return }
+        closed = true
         statementCache.removeAll()
+        sqlite3_exec(handle, "PRAGMA wal_checkpoint(TRUNCATE)", nil, nil, nil)
         sqlite3_close_v2(handle)
     }
 

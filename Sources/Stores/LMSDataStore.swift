@@ -175,4 +175,6 @@ public protocol LMSDataStore: AnyObject, Sendable {
     func recordWithoutApplying(_ request: ApplyRequest) throws
     /// Row counts per table: (live, soft-deleted).
     func tableCounts() throws -> [(table: String, live: Int, deleted: Int)]
+    /// Ends the connection; an embedded database checkpoints its log into its file first.
+    func close()
 }

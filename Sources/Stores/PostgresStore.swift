@@ -275,6 +275,11 @@ public final class PostgresStore: LMSDataStore, @unchecked Sendable {
         }
     }
 
+    public func close() {
+        connection = nil
+        stagingCreated = []
+    }
+
     /// Runs a query (tests and tools). Every value goes through bind parameters.
     public func query(_ sql: String, _ parameters: [String?] = []) throws -> [[String?]] {
         try connect().execute(sql, parameters).rows

@@ -1,3 +1,4 @@
+import Glibc
 import Extract
 import SQLiteDB
 
@@ -11,11 +12,13 @@ public final class SQLiteStore: LMSDataStore, @unchecked Sendable {
 
     public var location: String { "sqlite:\(path)" }
 
-    public init(path: String, extraMigrations: String? = nil) throws {
+    /// With `create` false, a missing file is `unavailable` rather than a new, empty LMS-DS.
+    public init(path: String, extraMigrations: String? = nil, create: Bool = true) throws {
         self.path = path
         self.extraMigrations = extraMigrations
+        if !create && access(path, F_OK) != 0 { throw StoreError.unavailable("no LMS-DS at \(path) yet") }
         do {
-            db = try SQLiteDatabase(path: path, fileMode: 0o640, busyTimeoutMs: 30_000)
+            db = try SQLiteDatabase(path: path, fileMode: 0o640, busyTimeoutMs: 30_000, create: create)
             try db.execute("PRAGMA journal_mode = WAL")
             // FULL: once a file is committed here, the buffer may forget it; it must survive power loss.
             try db.execute("PRAGMA synchronous = FULL")
@@ -124,6 +127,8 @@ public final class SQLiteStore: LMSDataStore, @unchecked Sendable {
             }
         }
     }
+
+    public func close() { db.close() }
 
     /// Runs a read-only query (tests and `status`).
     public func query(_ sql: String, _ arguments: [SQLValue] = []) throws -> [[SQLValue]] {

@@ -14,6 +14,7 @@ struct Flush: ParsableCommand {
         try runReportingErrors {
             let settings = try options.settings()
             let agent = try LMSAgent(settings: settings, logger: try options.logger(settings), requireExtract: true)
+            defer { agent.close() }
             let summary = try agent.run(scan: true)
             try printSummary(summary, agent: agent, json: json)
             return summary.exitCode
@@ -32,6 +33,7 @@ struct Resume: ParsableCommand {
         try runReportingErrors {
             let settings = try options.settings()
             let agent = try LMSAgent(settings: settings, logger: try options.logger(settings), requireExtract: false)
+            defer { agent.close() }
             let summary = try agent.run(scan: false)
             try printSummary(summary, agent: agent, json: json)
             return summary.exitCode

@@ -1,3 +1,4 @@
+import Agent
 import ArgumentParser
 import Extract
 import Foundation
@@ -15,6 +16,7 @@ struct GenerateSample: ParsableCommand {
     @Option(name: .customLong("source-system"), help: "SourceSystem value: Canvas, Schoology or Google.") var sourceSystem = "Canvas"
     @Option(help: "Seed of the generator: the same seed writes the same bytes.") var seed: UInt64 = 1
     @Option(help: "Write the snapshot of this day (1 = first). A later day has changed, removed and added rows.") var day = 1
+    @Flag(help: "Write into a folder that already has files (a later --day over an earlier one, for instance).") var force = false
 
     func validate() throws {
         guard users > 0, sections > 0, assignmentsPerSection >= 0, day >= 1 else {
@@ -23,6 +25,13 @@ struct GenerateSample: ParsableCommand {
     }
 
     func run() throws {
+        // A real extract in the wrong folder would be overwritten, and the next flush would
+        // soft-delete everything the sample lacks.
+        let existing = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        if !force, !existing.filter({ !$0.hasPrefix(".") }).isEmpty {
+            FileHandle.standardError.write(Data("lms-agent: error: \(directory) is not empty; generate-sample writes into an empty or new folder (add --force to write over it, for example a later --day)\n".utf8))
+            throw ExitCode(ExitStatus.fatal.rawValue)
+        }
         var o = SampleOptions()
         o.users = users
         o.sections = sections

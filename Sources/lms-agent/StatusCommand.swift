@@ -14,7 +14,8 @@ struct Status: ParsableCommand {
     func run() throws {
         try runReportingErrors {
             let settings = try options.settings()
-            let agent = try LMSAgent(settings: settings, logger: try options.logger(settings), requireExtract: false)
+            let agent = try LMSAgent(settings: settings, logger: try options.logger(settings), requireExtract: false, readOnly: true)
+            defer { agent.close() }
             let s = try agent.status()
             if json { try printJSON(s); return .success }
             print("extract: \(s.extract)")
@@ -61,7 +62,8 @@ struct Retry: ParsableCommand {
     func run() throws {
         try runReportingErrors {
             let settings = try options.settings()
-            let agent = try LMSAgent(settings: settings, logger: try options.logger(settings), requireExtract: false)
+            let agent = try LMSAgent(settings: settings, logger: try options.logger(settings), requireExtract: false, readOnly: true)
+            defer { agent.close() }
             switch try agent.buffer.retry(id: id) {
             case .pending:
                 print("file \(id) is staged again; `lms-agent resume` (or the next flush or watch round) forwards it")
@@ -96,7 +98,8 @@ struct Release: ParsableCommand {
     func run() throws {
         try runReportingErrors {
             let settings = try options.settings()
-            let agent = try LMSAgent(settings: settings, logger: try options.logger(settings), requireExtract: false)
+            let agent = try LMSAgent(settings: settings, logger: try options.logger(settings), requireExtract: false, readOnly: true)
+            defer { agent.close() }
             let f = try agent.buffer.release(id: id)
             print("file \(id) (\(f.path)) is released; `lms-agent resume` (or the next flush or watch round) applies it with its deletions")
             return .success
@@ -118,6 +121,7 @@ struct Inspect: ParsableCommand {
         func run() throws {
             try runReportingErrors {
                 let agent = try openAgent(options)
+                defer { agent.close() }
                 var files = try agent.buffer.files()
                 if let state { files = files.filter { $0.state.rawValue == state } }
                 if json { try printJSON(files); return .success }
@@ -140,6 +144,7 @@ struct Inspect: ParsableCommand {
         func run() throws {
             try runReportingErrors {
                 let agent = try openAgent(options)
+                defer { agent.close() }
                 guard let f = try agent.buffer.file(id: id) else { throw BufferError.noSuchFile(id) }
                 if json { try printJSON(f); return .success }
                 let fields: [(String, String?)] = [
@@ -167,6 +172,7 @@ struct Inspect: ParsableCommand {
         func run() throws {
             try runReportingErrors {
                 let agent = try openAgent(options)
+                defer { agent.close() }
                 guard let f = try agent.buffer.file(id: id) else { throw BufferError.noSuchFile(id) }
                 let rows = try agent.buffer.stagedRows(of: f, limit: limit)
                 if json { try printJSON(rows); return .success }
@@ -186,6 +192,7 @@ struct Inspect: ParsableCommand {
         func run() throws {
             try runReportingErrors {
                 let agent = try openAgent(options)
+                defer { agent.close() }
                 let errors = try agent.buffer.lastErrors(limit: limit)
                 if json { try printJSON(errors); return .success }
                 var t = TextTable("at", "phase", "file", "error")
@@ -205,6 +212,7 @@ struct Inspect: ParsableCommand {
         func run() throws {
             try runReportingErrors {
                 let agent = try openAgent(options)
+                defer { agent.close() }
                 let files = try agent.buffer.waitingFiles()
                 let rows = try files.flatMap { try agent.buffer.stagedRows(of: $0, waitingOnly: true, limit: limit) }
                 if json { try printJSON(rows); return .success }
@@ -222,7 +230,7 @@ struct Inspect: ParsableCommand {
 
 func openAgent(_ options: CommonOptions) throws -> LMSAgent {
     let settings = try options.settings()
-    return try LMSAgent(settings: settings, logger: try options.logger(settings), requireExtract: false)
+    return try LMSAgent(settings: settings, logger: try options.logger(settings), requireExtract: false, readOnly: true)
 }
 
 func printRows(_ rows: [StagedRow], resource: Resource?, only: [String]? = nil) {

@@ -33,6 +33,8 @@ struct Watch: ParsableCommand {
         try runReportingErrors {
             let settings = try options.settings()
             let agent = try LMSAgent(settings: settings, logger: try options.logger(settings), requireExtract: true)
+            defer { agent.close() }
+            try agent.prepareToForward()
             var o = WatchOptions()
             o.settleSeconds = settleSeconds
             o.maxWaitSeconds = maxWait

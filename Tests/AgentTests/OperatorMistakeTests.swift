@@ -1,0 +1,146 @@
+import Agent
+import Foundation
+import SQLiteDB
+import Testing
+
+/// Runs the built `lms-agent` binary as an operator would, in a folder of its own.
+struct CLI {
+    let dir: String
+    var env: [String: String]
+
+    init(_ w: World) {
+        dir = w.dir
+        env = ["HOME": w.dir, "PATH": "/usr/bin:/bin", "XDG_STATE_HOME": w.dir + "/state"]
+    }
+
+    /// Runs `lms-agent args...` in `dir`; returns the exit code and what it printed (both streams).
+    @discardableResult
+    func run(_ args: String...) throws -> (code: Int32, out: String) { try run(args) }
+
+    @discardableResult
+    func run(_ args: [String]) throws -> (code: Int32, out: String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: WatchProcess.binary)
+        p.arguments = args
+        p.environment = env
+        p.currentDirectoryURL = URL(fileURLWithPath: dir)
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = out
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    func exists(_ relative: String) -> Bool { FileManager.default.fileExists(atPath: dir + "/" + relative) }
+}
+
+/// Issue 8, section 1: ordinary mistakes must not report success while data goes nowhere.
+@Suite("Operator mistakes do not lose data", .serialized)
+struct OperatorMistakeTests {
+    /// A buffer that forwarded into one LMS-DS refuses another (it said "nothing to do" before,
+    /// and the second one held nothing).
+    @Test func aBufferIsBoundToItsTarget() throws {
+        let w = try World()
+        try w.writeBase()
+        let cli = CLI(w)
+        #expect(try cli.run("flush", "--csvpath", w.root, "--buffer", "b.sqlite", "--dbname", "one.sqlite").code == 0)
+        let other = try cli.run("flush", "--csvpath", w.root, "--buffer", "b.sqlite", "--dbname", "two.sqlite")
+        #expect(other.code == 1, "\(other.out)")
+        #expect(other.out.contains("forwards to sqlite:") && other.out.contains("--buffer"), "\(other.out)")
+        #expect(!cli.exists("two.sqlite"))
+        // status shows the bound target, not the default database.
+        let status = try cli.run("status", "--csvpath", w.root, "--buffer", "b.sqlite")
+        #expect(status.out.contains("target:  sqlite:\(w.dir)/one.sqlite") || status.out.contains("one.sqlite"), "\(status.out)")
+        // Its own buffer loads the second target in full.
+        #expect(try cli.run("flush", "--csvpath", w.root, "--buffer", "b2.sqlite", "--dbname", "two.sqlite").code == 0)
+        let s2 = try SQLiteProbe(w.dir + "/two.sqlite")
+        #expect(try s2.count("LMSUser") == 4)
+    }
+
+    @Test func generateSampleRefusesAFolderWithFiles() throws {
+        let w = try World()
+        try w.writeBase()
+        let cli = CLI(w)
+        let r = try cli.run("generate-sample", w.root)
+        #expect(r.code == 1 && r.out.contains("not empty"), "\(r.out)")
+        #expect(try String(contentsOfFile: w.root + "/users/2026-09-01-06-00-00.csv", encoding: .utf8).contains("User u1"))
+        #expect(try cli.run("generate-sample", w.dir + "/fresh").code == 0)
+        #expect(try cli.run("generate-sample", w.dir + "/fresh", "--day", "2", "--force").code == 0)
+    }
+
+    /// After the tool exits, each database is whole in its own file: no -wal left behind, and a copy
+    /// of the .sqlite alone has the data.
+    @Test func theDatabasesAreWholeInTheirFilesAfterExit() throws {
+        let w = try World()
+        try w.writeBase()
+        let cli = CLI(w)
+        #expect(try cli.run("flush", "--csvpath", w.root, "--buffer", "b.sqlite", "--dbname", "lms.sqlite").code == 0)
+        for f in ["b.sqlite-wal", "lms.sqlite-wal"] {
+            let size = (try? FileManager.default.attributesOfItem(atPath: w.dir + "/" + f)[.size] as? Int) ?? 0
+            #expect(size == 0, "\(f) holds \(size) bytes")
+        }
+        try FileManager.default.createDirectory(atPath: w.dir + "/copy", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: w.dir + "/lms.sqlite", toPath: w.dir + "/copy/lms.sqlite")
+        #expect(try SQLiteProbe(w.dir + "/copy/lms.sqlite").count("LMSUser") == 4)
+    }
+
+    @Test func watchAndFlushRefuseAMissingExtract() throws {
+        let w = try World()
+        let cli = CLI(w)
+        for command in ["flush", "watch"] {
+            let r = try cli.run(command, "--csvpath", w.dir + "/nowhere", "--buffer", "b.sqlite", "--dbname", "lms.sqlite")
+            #expect(r.code == 1 && r.out.contains("does not exist"), "\(command): \(r.out)")
+        }
+        #expect(!cli.exists("b.sqlite") && !cli.exists("lms.sqlite"))
+    }
+
+    /// status, inspect, retry and release create nothing (before: an empty buffer and an empty
+    /// database, after which plain `status` complained of "several buffers").
+    @Test func readOnlyCommandsCreateNothing() throws {
+        let w = try World()
+        let cli = CLI(w)
+        for args in [["status", "--csvpath", w.dir + "/missing"], ["status", "--csvpath", w.root, "--dbname", "typo.sqlite"],
+                     ["inspect", "files", "--csvpath", w.root], ["retry", "1", "--csvpath", w.root], ["release", "1", "--csvpath", w.root]] {
+            let r = try cli.run(args)
+            #expect(r.code != 0, "\(args): \(r.out)")
+        }
+        let created = (FileManager.default.enumerator(atPath: w.dir)?.allObjects as? [String] ?? []).filter { $0.hasSuffix(".sqlite") }
+        #expect(created.isEmpty, "\(created)")
+        // status of an existing buffer does not create its missing LMS-DS.
+        try w.writeBase()
+        #expect(try cli.run("flush", "--csvpath", w.root, "--buffer", "b.sqlite", "--dbname", "lms.sqlite").code == 0)
+        try FileManager.default.removeItem(atPath: w.dir + "/lms.sqlite")
+        let s = try cli.run("status", "--csvpath", w.root, "--buffer", "b.sqlite", "--dbname", "lms.sqlite")
+        #expect(s.code == 0 && s.out.contains("no LMS-DS at"), "\(s.out)")
+        #expect(!cli.exists("lms.sqlite"))
+    }
+
+    /// --dbname naming the buffer, a directory, or a file that is not a database: a configuration
+    /// error (exit 1) before any work, not LMS tables inside the buffer nor "unavailable".
+    @Test func aDbnameThatIsNoLMSDSIsAConfigurationError() throws {
+        let w = try World()
+        try w.writeBase()
+        let cli = CLI(w)
+        try FileManager.default.createDirectory(atPath: w.dir + "/adir", withIntermediateDirectories: true)
+        try "not a database".write(toFile: w.dir + "/notes.txt", atomically: true, encoding: .utf8)
+        for (db, words) in [("b.sqlite", "is the buffer itself"), (w.dir + "/adir", "is a directory"), (w.dir + "/notes.txt", "not an SQLite database")] {
+            let r = try cli.run("flush", "--csvpath", w.root, "--buffer", "b.sqlite", "--dbname", db)
+            #expect(r.code == 1 && r.out.contains(words), "\(db): \(r.out)")
+        }
+        let probe = try SQLiteProbe(w.dir + "/b.sqlite")
+        #expect(try probe.tables().allSatisfy { !$0.hasPrefix("LMS") })
+    }
+}
+
+/// Reads an SQLite file (never creating one).
+struct SQLiteProbe {
+    let db: SQLiteDatabase
+    init(_ path: String) throws { db = try SQLiteDatabase(path: path, create: false) }
+    func count(_ table: String) throws -> Int {
+        Int(try db.scalar("SELECT count(*) FROM \(table) WHERE DeletedAt IS NULL")?.integer ?? -1)
+    }
+    func tables() throws -> [String] { try db.query("SELECT name FROM sqlite_master WHERE type = 'table'").compactMap { $0[0].text } }
+}
