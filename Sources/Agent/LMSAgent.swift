@@ -13,6 +13,9 @@ public struct StageReport: Sendable, Codable, Equatable {
     public var rejected = 0
     public var ignored = 0
     public var changing = 0
+    /// Files skipped because a process has them open for writing, or they changed within the
+    /// settle time: taken on the next run.
+    public var stillWriting = 0
     public var errors: [String] = []
     public init() {}
 }
@@ -141,8 +144,26 @@ public final class LMSAgent {
     }
 
     /// Scans the extract tree and stages every new or changed file.
+    /// Files a process still writes are skipped ("still being written") and counted: one that is
+    /// open for writing (as /proc shows it to this user), or whose mtime is within
+    /// `settings.flushSettleSeconds` of now.
     public func scanAndStage(shouldStop: () -> Bool = { false }) throws -> StageReport {
-        try stage(try Scanner.scan(root: root), shouldStop: shouldStop).report
+        var candidates = try Scanner.scan(root: root)
+        let open = OpenFiles.openForWriting()
+        let now = Date().timeIntervalSince1970
+        var writing: [String] = []
+        candidates.removeAll { c in
+            guard case .file = c.classification else { return false }
+            let busy = open.contains(root + "/" + c.relativePath)
+                || (settings.flushSettleSeconds > 0 && now - Double(c.mtimeNs) / 1e9 < settings.flushSettleSeconds)
+            if busy { writing.append(c.relativePath) }
+            return busy
+        }
+        var report = try stage(candidates, shouldStop: shouldStop).report
+        for path in writing { logger.warning("\(path) is still being written; it is taken on the next run") }
+        report.stillWriting = writing.count
+        report.seen += writing.count
+        return report
     }
 
     /// Stages the given files, each in its own unit (a savepoint in a batch of commits). Stops early,

@@ -51,6 +51,8 @@ public struct Settings: Sendable {
     public var sslmode: String?
     /// Do not run schema scripts (for accounts that may not run DDL).
     public var noMigrate: Bool
+    /// `flush` skips a file modified less than this many seconds ago (0: only files open for writing).
+    public var flushSettleSeconds: Double = 0
     /// The mass-delete guard (nil: off, with `--max-delete-share 100`).
     public var deleteGuard: DeleteGuard? = .standard
 

@@ -9,10 +9,13 @@ struct Flush: ParsableCommand {
 
     @OptionGroup var options: CommonOptions
     @Flag(help: "Print the summary as JSON.") var json = false
+    @Option(name: .customLong("settle-seconds"), help: "Skip files modified less than this many seconds ago (still being written); files open for writing are always skipped. Default 0.")
+    var settleSeconds: Double = 0
 
     func run() throws {
         try runReportingErrors {
-            let settings = try options.settings()
+            var settings = try options.settings()
+            settings.flushSettleSeconds = settleSeconds
             let agent = try LMSAgent(settings: settings, logger: try options.logger(settings), requireExtract: true)
             defer { agent.close() }
             let summary = try agent.run(scan: true)
@@ -52,7 +55,7 @@ func printSummary(_ s: RunSummary, agent: LMSAgent, json: Bool) throws {
     print("buffer:  \(agent.buffer.path)")
     print("target:  \(target)")
     if let st = s.stage {
-        print("scan:    \(st.seen) files seen: \(st.staged) staged (\(st.stagedRows) rows), \(st.unchanged) unchanged, \(st.rejected) rejected, \(st.ignored) ignored (no data)\(st.changing > 0 ? ", \(st.changing) still changing" : "")")
+        print("scan:    \(st.seen) files seen: \(st.staged) staged (\(st.stagedRows) rows), \(st.unchanged) unchanged, \(st.rejected) rejected, \(st.ignored) ignored (no data)\(st.changing > 0 ? ", \(st.changing) still changing" : "")\(st.stillWriting > 0 ? ", \(st.stillWriting) still being written (taken on the next run)" : "")")
         for e in st.errors { print("  rejected: \(e)") }
     }
     var t = TextTable("resource", "files", "rows", "inserted", "updated", "restored", "deleted", "waiting", "rejected", "superseded", "held")

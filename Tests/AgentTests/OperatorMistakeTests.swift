@@ -144,3 +144,47 @@ struct SQLiteProbe {
     }
     func tables() throws -> [String] { try db.query("SELECT name FROM sqlite_master WHERE type = 'table'").compactMap { $0[0].text } }
 }
+
+@Suite("flush and files still being written")
+struct StillWritingTests {
+    /// A file an extractor still holds open for writing is skipped, counted, and taken next time
+    /// (before: "expected 11 fields ... found 4", rejected, exit 2).
+    @Test func aFileOpenForWritingIsSkippedAndTakenNextTime() throws {
+        let w = try World()
+        try w.writeBase()
+        try w.writeRaw("section=s1/assignment=a1/submissions/2026-09-01-07-00-00.csv",
+                       "SourceSystemIdentifier,SourceSystem,SubmissionStatus\nsub1,TestLMS")
+        let writer = Process()
+        writer.executableURL = URL(fileURLWithPath: "/bin/bash")
+        writer.arguments = ["-c", "exec 3>>'\(w.root)/section=s1/assignment=a1/submissions/2026-09-01-07-00-00.csv'; exec sleep 30"]
+        try writer.run()
+        // SIGKILL: Foundation's Process starts children with SIGTERM blocked.
+        defer { kill(writer.processIdentifier, SIGKILL) }
+        usleep(300_000)
+        let run = try w.flush()
+        #expect(run.stage?.stillWriting == 1)
+        #expect(run.stage?.rejected == 0)
+        #expect(run.exitCode == .success)
+        kill(writer.processIdentifier, SIGKILL)
+        writer.waitUntilExit()
+        try w.write("section=s1/assignment=a1/submissions/2026-09-01-07-00-00.csv", .submissions,
+                    [Row.submission("sub1", assignment: "a1", user: "u1")])
+        let next = try w.flush()
+        #expect(next.stage?.stillWriting == 0)
+        #expect(try w.count("AssignmentSubmission") == 1)
+    }
+
+    /// A quiet file whose last record has no line break (an upstream sample has one) is complete.
+    @Test func aFileWithoutAFinalLineBreakLoads() throws {
+        let w = try World()
+        try w.writeBase()
+        try w.write("users/2026-09-02-06-00-00.csv", .users, [Row.user("u1"), Row.user("u5")])
+        let path = w.root + "/users/2026-09-02-06-00-00.csv"
+        var bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+        #expect(bytes.last == 0x0A)
+        bytes.removeLast()
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        #expect(try w.flush().exitCode == .success)
+        #expect(try w.snapshot("LMSUser").filter { !$0.value.hasSuffix("deleted") }.keys.sorted() == ["u1", "u5"])
+    }
+}
