@@ -38,13 +38,18 @@ public struct PostgresTarget: Sendable, CustomStringConvertible {
         return p
     }
 
+    /// `postgresql://user@host:port/dbname`: the options, else what the connection string names.
     public var description: String {
+        var parts: [String: String] = [:]
+        if let connectionString, ConnectionString.looksLikeOne(connectionString) {
+            guard let p = ConnectionString.publicParts(of: connectionString) else { return "postgresql (a connection string libpq cannot parse)" }
+            parts = p
+        }
         var s = "postgresql://"
-        if let user { s += user + "@" }
-        s += host ?? "(libpq default host)"
-        if let port { s += ":\(port)" }
-        s += "/" + (database ?? "(default database)")
-        if connectionString != nil { s += " (with --connection-string)" }
+        if let u = user ?? parts["user"] { s += u + "@" }
+        s += host ?? parts["host"] ?? parts["hostaddr"] ?? "(libpq default host)"
+        if let p = port.map(String.init) ?? parts["port"] { s += ":\(p)" }
+        s += "/" + (database ?? parts["dbname"] ?? connectionString ?? "(default database)")
         return s
     }
 }
