@@ -11,7 +11,7 @@ import CLibPQ
 ///
 /// Three passes: every known secret (the password given as a parameter, and whatever
 /// `ConnectionString.secrets(in:)` finds in a connection string, even a malformed one) is replaced
-/// wherever it appears; a quoted piece of a connection string libpq could not parse is masked
+/// wherever it appears; a quoted piece of a conninfo string libpq could not parse is masked
 /// (`missing "=" after "***"`: nobody can tell whether the stray word was a password), libpq's
 /// keywords excepted; then whatever still has the shape of a secret (`scheme://user:…@`,
 /// `password=…`) is masked, for secrets nobody told us about.
@@ -24,7 +24,7 @@ public struct Redactor: Sendable {
 
     /// Known secrets, longest first (so that a secret containing another is replaced whole).
     public let secrets: [String]
-    /// Connection strings libpq refuses: what its messages quote from them is masked.
+    /// Conninfo strings libpq refuses: what its messages quote from them is masked.
     public let unparsable: [String]
 
     public init(secrets: [String], unparsable: [String] = []) {
@@ -43,7 +43,9 @@ public struct Redactor: Sendable {
             if ConnectionString.secretKeywords.contains(key) { found.append(value) }
             if key == "dbname" {
                 found += ConnectionString.secrets(in: value)
-                if ConnectionString.looksLikeOne(value) && !ConnectionString.parses(value) { unparsable.append(value) }
+                // A conninfo libpq refuses: its messages quote stray words, which may be a password.
+                // (A URI's own messages quote the URI or a token, both covered by the secrets.)
+                if value.contains("=") && !value.contains("://") && !ConnectionString.parses(value) { unparsable.append(value) }
             }
         }
         self.init(secrets: found, unparsable: unparsable)
@@ -98,10 +100,10 @@ public enum ConnectionString {
         return found.filter { !$0.isEmpty }
     }
 
-    /// A URI, a conninfo or something meant as one (a mistyped scheme, `user:password@host`), as
-    /// opposed to a plain database name.
-    public static func looksLikeOne(_ text: String) -> Bool {
-        text.contains("=") || text.contains(":/") || text.contains("@")
+    /// libpq's rule for a `dbname` it expands: a conninfo (it has `=`) or a URI; anything else is
+    /// a database name, `postgres:/u:pw@host/db` (a mistyped scheme) included.
+    public static func isExpandedByLibpq(_ text: String) -> Bool {
+        text.contains("=") || text.hasPrefix("postgresql://") || text.hasPrefix("postgres://")
     }
 
     /// Whether libpq parses it (its error, which may quote the string, is dropped unread).

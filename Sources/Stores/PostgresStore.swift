@@ -41,15 +41,20 @@ public struct PostgresTarget: Sendable, CustomStringConvertible {
     /// `postgresql://user@host:port/dbname`: the options, else what the connection string names.
     public var description: String {
         var parts: [String: String] = [:]
-        if let connectionString, ConnectionString.looksLikeOne(connectionString) {
-            guard let p = ConnectionString.publicParts(of: connectionString) else { return "postgresql (a connection string libpq cannot parse)" }
-            parts = p
+        if let connectionString {
+            if ConnectionString.isExpandedByLibpq(connectionString) {
+                guard let p = ConnectionString.publicParts(of: connectionString) else { return "postgresql (a connection string libpq cannot parse)" }
+                parts = p
+            } else {
+                // libpq takes it as a database name; a mistyped URI may still hold a password.
+                parts["dbname"] = Redactor(parameters: [("dbname", connectionString)]).redact(connectionString)
+            }
         }
         var s = "postgresql://"
         if let u = user ?? parts["user"] { s += u + "@" }
         s += host ?? parts["host"] ?? parts["hostaddr"] ?? "(libpq default host)"
         if let p = port.map(String.init) ?? parts["port"] { s += ":\(p)" }
-        s += "/" + (database ?? parts["dbname"] ?? connectionString ?? "(default database)")
+        s += "/" + (database ?? parts["dbname"] ?? "(default database)")
         return s
     }
 }
