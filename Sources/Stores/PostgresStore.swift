@@ -144,7 +144,7 @@ public final class PostgresStore: LMSDataStore, @unchecked Sendable {
         let scripts = try MigrationScript.load(engine: "postgresql", extraDirectory: extraMigrations)
         try inTransaction { c in
             try c.executeBatch("""
-                CREATE SCHEMA IF NOT EXISTS lms;
+                \(PostgresStore.createSchemaUnlessPresent);
                 CREATE TABLE IF NOT EXISTS lms.MigrationJournal (Script VARCHAR(250) NOT NULL, InstallDate TIMESTAMP NOT NULL DEFAULT now(),
                     CONSTRAINT PK_MigrationJournal PRIMARY KEY (Script))
                 """)
@@ -158,6 +158,11 @@ public final class PostgresStore: LMSDataStore, @unchecked Sendable {
             }
         }
     }
+
+    /// `CREATE SCHEMA IF NOT EXISTS` needs CREATE on the database even when the schema exists; this
+    /// does not, so that an account owning a schema `lms` an administrator made may migrate without it.
+    static let createSchemaUnlessPresent =
+        "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'lms') THEN CREATE SCHEMA lms; END IF; END $$"
 
     /// For `--no-migrate`: the schema must already have the agent's additions.
     public func verifySchema() throws {
