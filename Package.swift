@@ -39,7 +39,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "lms-agent", dependencies: [
-            "Agent", "SampleExtract",
+            "Agent", "SampleExtract", "PostgresDB",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),

@@ -2,7 +2,8 @@
 # Installs the Debian packages lms-agent builds and tests with (only those missing).
 # The Swift 6 toolchain itself is a prerequisite (see README).
 set -euo pipefail
-packages=(libsqlite3-dev libssl-dev libpq-dev freetds-dev pkg-config sqlite3 postgresql)
+# openssl (the CLI) makes the TLS tests' certificates; strace shows the modes files are created with.
+packages=(libsqlite3-dev libssl-dev libpq-dev freetds-dev pkg-config sqlite3 postgresql openssl strace)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -121,9 +121,6 @@ public final class LMSAgent {
         switch settings.engine {
         case .sqlite:
             let path = settings.sqliteDatabasePath
-            if migrate {
-                try? FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            }
             store = try SQLiteStore(path: path, extraMigrations: settings.migrationsDir, create: migrate)
         case .postgresql:
             let pg = try PostgresStore(target: settings.postgresTarget, extraMigrations: settings.migrationsDir)

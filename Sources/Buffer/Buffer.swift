@@ -62,10 +62,8 @@ public final class Buffer: @unchecked Sendable {
         if !create && access(path, F_OK) != 0 {
             throw BufferError.io("no buffer at \(path): run flush or watch first")
         }
-        let dir = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
-        if !dir.isEmpty && create { try Buffer.makeDirectories(dir) }
-        db = try SQLiteDatabase(path: path, fileMode: 0o600, create: create)
-        chmod(path, 0o600)
+        // Created 0600 in folders made 0700, never wider; an older buffer's wider mode is taken back.
+        db = try SQLiteDatabase(path: path, fileMode: 0o600, restrictExisting: true, create: create)
         try db.execute("PRAGMA journal_mode = WAL")
         // FULL: a committed stage survives power loss, so the extract may be deleted after staging.
         try db.execute("PRAGMA synchronous = FULL")
@@ -131,16 +129,6 @@ public final class Buffer: @unchecked Sendable {
             UPDATE files SET state = ?, waiting_rows = 0, updated_at = ?, last_error = ?
             WHERE path = ? AND id <> ? AND state IN \(from.sql)
             """, [.text(FileState.superseded.rawValue), .text(Timestamp.now()), .text("\(reason) (file \(id))"), .text(path), .integer(id)] + from.values)
-    }
-
-    static func makeDirectories(_ dir: String) throws {
-        var current = dir.hasPrefix("/") ? "" : "."
-        for part in dir.split(separator: "/") {
-            current += "/" + part
-            if mkdir(current, 0o700) != 0 && errno != EEXIST {
-                throw BufferError.io("cannot create folder \(current): \(String(cString: strerror(errno)))")
-            }
-        }
     }
 
     // MARK: batches

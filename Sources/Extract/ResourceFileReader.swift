@@ -53,6 +53,8 @@ public struct ResourceFileReader {
         fieldToColumn = mapping
     }
 
+    static let outOfRange = "outside 0001-01-01 to 9999-12-31 once converted to UTC"
+
     /// The next valid row, or nil at the end of the file.
     public mutating func next() throws -> ResourceRow? {
         guard let record = try reader.next() else { return nil }
@@ -90,13 +92,15 @@ public struct ResourceFileReader {
         case .truncatedText(let maxLength):
             return raw.unicodeScalars.count > maxLength ? String(String.UnicodeScalarView(raw.unicodeScalars.prefix(maxLength))) : raw
         case .dateTime:
-            guard let v = Values.dateTime(raw, zone: .toUTC) else { throw bad("not a date and time") }
+            guard let v = Values.dateTime(raw, zone: .toUTC) else {
+                throw bad(Values.leavesRangeInUTC(raw) ? Self.outOfRange : "not a date and time")
+            }
             return v
         case .wallClockDateTime:
             guard let v = Values.dateTime(raw, zone: .dropZone) else { throw bad("not a date and time") }
             return v
         case .date:
-            guard let v = Values.date(raw) else { throw bad("not a date") }
+            guard let v = Values.date(raw) else { throw bad(Values.leavesRangeInUTC(raw) ? Self.outOfRange : "not a date") }
             return v
         case .integer:
             guard let v = Values.integer(raw) else { throw bad("not a whole number in the 32-bit range") }

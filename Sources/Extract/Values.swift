@@ -7,6 +7,8 @@ public enum Values {
 
     /// Accepts `YYYY-MM-DD`, `YYYY-MM-DD[ T]HH:MM[:SS[.ffffff]]` with an optional `Z` or `±HH[:]MM`,
     /// repeated blanks, and US `M/D/YYYY[ H:MM[:SS]]` (day first only when the first number exceeds 12).
+    /// The result lies in 0001-01-01 00:00:00 to 9999-12-31 23:59:59.999999 (UTC when converted);
+    /// a value that leaves that range once converted is refused, like any invalid date.
     public static func dateTime(_ text: String, zone: ZoneHandling = .toUTC) -> String? {
         var text = text
         return text.withUTF8 { parseDateTime(Cursor(bytes: $0), zone: zone) }
@@ -100,7 +102,9 @@ public enum Values {
             var divisor = width == 4 ? 1000 : 10
             while divisor > 0 { out.append(UInt8(0x30 + n / divisor % 10)); divisor /= 10 }
         }
-        guard y <= 9999 else { return nil }
+        // The shift to UTC can leave the range every engine stores (SQL Server's datetime2 and the
+        // agent's four-digit canonical text: years 1 to 9999): 0001-01-01T00:00:00+01:00 is year 0.
+        guard (1...9999).contains(y) else { return nil }
         put(y, 4); out.append(0x2D); put(mo, 2); out.append(0x2D); put(d, 2); out.append(0x20)
         put(h, 2); out.append(0x3A); put(mi, 2); out.append(0x3A); put(sec, 2)
         if !fraction.isEmpty {
@@ -116,6 +120,12 @@ public enum Values {
     public static func date(_ text: String, zone: ZoneHandling = .toUTC) -> String? {
         guard let full = dateTime(text, zone: zone) else { return nil }
         return String(full.prefix(10))
+    }
+
+    /// A valid date and time as written whose conversion to UTC leaves years 1 to 9999
+    /// (`0001-01-01T00:00:00+01:00`, `9999-12-31T23:30:00-01:00`): worth its own message.
+    public static func leavesRangeInUTC(_ text: String) -> Bool {
+        dateTime(text, zone: .toUTC) == nil && dateTime(text, zone: .dropZone) != nil
     }
 
     /// An integer in the 32-bit range; `12.0` is 12 (pandas writes integer columns with blanks that way).

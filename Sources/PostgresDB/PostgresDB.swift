@@ -1,13 +1,20 @@
 import CLibPQ
 import Glibc
 
-/// An error from PostgreSQL or libpq. Never carries connection parameters (no password).
+/// An error from PostgreSQL or libpq. Never carries a password: the connection's `Redactor` takes
+/// out the secrets it knows, and whatever still looks like one is masked here.
 public struct PostgresError: Error, CustomStringConvertible, Sendable {
     /// The five-character SQLSTATE, when the server sent one.
     public let sqlState: String?
     public let message: String
     /// The connection itself is gone or could not be made.
     public let connectionLost: Bool
+
+    init(sqlState: String?, message: String, connectionLost: Bool) {
+        self.sqlState = sqlState
+        self.message = Redactor.redactShapes(message)
+        self.connectionLost = connectionLost
+    }
 
     public var description: String {
         (sqlState.map { "[\($0)] " } ?? "") + message
@@ -41,12 +48,15 @@ public struct PostgresRows: Sendable {
 /// bind parameters, `executeBatch` for parameter-free multi-statement text, `copyIn` for bulk loads.
 public final class PostgresConnection: @unchecked Sendable {
     let conn: OpaquePointer
+    /// Takes this connection's secrets out of every message it reports.
+    let redactor: Redactor
 
     /// Connects with libpq keywords (`host`, `port`, `dbname`, `user`, `password`, `sslmode`, ...).
     /// When `expandDBName` is set, a `dbname` holding a URI or a conninfo string is expanded, so
     /// `postgresql://...` works. Everything libpq reads itself also applies: `PG*` variables,
     /// `~/.pgpass`, service files.
     public init(parameters: [(String, String)], expandDBName: Bool = false) throws {
+        redactor = Redactor(parameters: parameters)
         let keys = parameters.map { strdup($0.0) } + [nil]
         let values = parameters.map { strdup($0.1) } + [nil]
         defer {
@@ -64,7 +74,8 @@ public final class PostgresConnection: @unchecked Sendable {
         }
         guard let c else { throw PostgresError(sqlState: nil, message: "out of memory", connectionLost: true) }
         guard PQstatus(c) == CONNECTION_OK else {
-            let message = String(cString: PQerrorMessage(c)).trimmingTrailingNewlines
+            // libpq's parse errors quote the connection string they refused.
+            let message = redactor.redact(String(cString: PQerrorMessage(c)).trimmingTrailingNewlines)
             PQfinish(c)
             throw PostgresError(sqlState: nil, message: message, connectionLost: true)
         }
@@ -80,14 +91,17 @@ public final class PostgresConnection: @unchecked Sendable {
     /// What the server is, for status: `host:port/dbname as user` (no password).
     public var summary: String {
         let host = String(cString: PQhost(conn))
-        return "\(host):\(String(cString: PQport(conn)))/\(String(cString: PQdb(conn))) as \(String(cString: PQuser(conn)))"
+        return redactor.redact("\(host):\(String(cString: PQport(conn)))/\(String(cString: PQdb(conn))) as \(String(cString: PQuser(conn)))")
     }
 
     public static var libraryVersion: Int32 { PQlibVersion() }
 
+    /// libpq's last error on this connection, without secrets.
+    private var errorMessage: String { redactor.redact(String(cString: PQerrorMessage(conn)).trimmingTrailingNewlines) }
+
     private func check(_ result: OpaquePointer?) throws -> OpaquePointer {
         guard let result else {
-            throw PostgresError(sqlState: nil, message: String(cString: PQerrorMessage(conn)).trimmingTrailingNewlines,
+            throw PostgresError(sqlState: nil, message: errorMessage,
                                 connectionLost: PQstatus(conn) != CONNECTION_OK)
         }
         switch PQresultStatus(result) {
@@ -95,7 +109,7 @@ public final class PostgresConnection: @unchecked Sendable {
             return result
         default:
             let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
-            let message = String(cString: PQresultErrorMessage(result)).trimmingTrailingNewlines
+            let message = redactor.redact(String(cString: PQresultErrorMessage(result)).trimmingTrailingNewlines)
             PQclear(result)
             throw PostgresError(sqlState: state, message: message, connectionLost: PQstatus(conn) != CONNECTION_OK)
         }
@@ -133,7 +147,7 @@ public final class PostgresConnection: @unchecked Sendable {
     @discardableResult
     public func executeBatch(_ sql: String) throws -> [PostgresRows] {
         guard PQsendQuery(conn, sql) == 1 else {
-            throw PostgresError(sqlState: nil, message: String(cString: PQerrorMessage(conn)).trimmingTrailingNewlines,
+            throw PostgresError(sqlState: nil, message: errorMessage,
                                 connectionLost: PQstatus(conn) != CONNECTION_OK)
         }
         var results: [PostgresRows] = []
@@ -165,7 +179,7 @@ public final class PostgresConnection: @unchecked Sendable {
         }
         let end = failure == nil ? PQputCopyEnd(conn, nil) : PQputCopyEnd(conn, "aborted by the client")
         guard end == 1 else {
-            throw PostgresError(sqlState: nil, message: String(cString: PQerrorMessage(conn)).trimmingTrailingNewlines, connectionLost: true)
+            throw PostgresError(sqlState: nil, message: errorMessage, connectionLost: true)
         }
         var copyError: Error? = nil
         while let r = PQgetResult(conn) {
@@ -180,7 +194,7 @@ public final class PostgresConnection: @unchecked Sendable {
             b.withMemoryRebound(to: CChar.self) { PQputCopyData(conn, $0.baseAddress, Int32($0.count)) }
         }
         guard rc == 1 else {
-            throw PostgresError(sqlState: nil, message: String(cString: PQerrorMessage(conn)).trimmingTrailingNewlines, connectionLost: true)
+            throw PostgresError(sqlState: nil, message: errorMessage, connectionLost: true)
         }
     }
 }

@@ -64,12 +64,18 @@ public final class SQLiteDatabase: @unchecked Sendable {
     let handle: OpaquePointer
     private var statementCache: [String: Statement] = [:]
 
-    /// Opens (creating if needed, unless `create` is false) a database file. `fileMode` is applied
-    /// when the file is new.
-    public init(path: String, fileMode: mode_t? = nil, busyTimeoutMs: Int32 = 10_000, create: Bool = true) throws {
+    /// Opens a database file, creating it if needed unless `create` is false.
+    ///
+    /// With `fileMode`, a new file never exists with a wider mode: missing folders are made 0700
+    /// and the file is created with `fileMode` before SQLite opens it (SQLite alone would create it
+    /// with 0644 less the umask, and a later chmod leaves a window). SQLite gives the `-wal` and
+    /// `-shm` files the mode of the database file. With `restrictExisting`, an existing file and its
+    /// `-wal`, `-shm` and `-journal` also lose whatever permission `fileMode` does not grant.
+    public init(path: String, fileMode: mode_t? = nil, restrictExisting: Bool = false, busyTimeoutMs: Int32 = 10_000,
+                create: Bool = true) throws {
         self.path = path
+        if let fileMode { try SQLiteDatabase.prepareFile(path, mode: fileMode, create: create, restrictExisting: restrictExisting) }
         var db: OpaquePointer?
-        let existed = access(path, F_OK) == 0
         let flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_NOMUTEX
         let rc = sqlite3_open_v2(path, &db, flags, nil)
         guard rc == SQLITE_OK, let db else {
@@ -80,7 +86,38 @@ public final class SQLiteDatabase: @unchecked Sendable {
         handle = db
         sqlite3_extended_result_codes(db, 1)
         sqlite3_busy_timeout(db, busyTimeoutMs)
-        if let fileMode, !existed { chmod(path, fileMode) }
+    }
+
+    /// Creates the missing folders (0700) and the missing file (`mode`), or restricts an existing one.
+    static func prepareFile(_ path: String, mode: mode_t, create: Bool, restrictExisting: Bool) throws {
+        func failure(_ what: String) -> SQLiteError {
+            SQLiteError(code: SQLITE_CANTOPEN, message: "\(what): \(String(cString: strerror(errno)))", sql: nil)
+        }
+        if !create {
+            if restrictExisting { restrict(path, to: mode) }
+            return
+        }
+        var folder = path.hasPrefix("/") ? "" : "."
+        for part in path.split(separator: "/").dropLast() {
+            folder += "/" + part
+            if mkdir(folder, 0o700) != 0 && errno != EEXIST { throw failure("cannot create folder \(folder)") }
+        }
+        // O_EXCL: only a file made here gets `mode`; one that appears meanwhile is left to its maker.
+        let fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        if fd >= 0 {
+            close(fd)
+            return
+        }
+        guard errno == EEXIST else { throw failure("cannot create \(path)") }
+        if restrictExisting { restrict(path, to: mode) }
+    }
+
+    /// Takes from an existing file and its `-wal`, `-shm` and `-journal` what `mode` does not grant.
+    static func restrict(_ path: String, to mode: mode_t) {
+        for file in [path, path + "-wal", path + "-shm", path + "-journal"] {
+            var st = stat()
+            if stat(file, &st) == 0, st.st_mode & 0o777 & ~mode != 0 { chmod(file, st.st_mode & 0o777 & mode) }
+        }
     }
 
     private var closed = false

@@ -38,13 +38,23 @@ public struct PostgresTarget: Sendable, CustomStringConvertible {
         return p
     }
 
+    /// `postgresql://user@host:port/dbname`: the options, else what the connection string names.
     public var description: String {
+        var parts: [String: String] = [:]
+        if let connectionString {
+            if ConnectionString.isExpandedByLibpq(connectionString) {
+                guard let p = ConnectionString.publicParts(of: connectionString) else { return "postgresql (a connection string libpq cannot parse)" }
+                parts = p
+            } else {
+                // libpq takes it as a database name; a mistyped URI may still hold a password.
+                parts["dbname"] = Redactor(parameters: [("dbname", connectionString)]).redact(connectionString)
+            }
+        }
         var s = "postgresql://"
-        if let user { s += user + "@" }
-        s += host ?? "(libpq default host)"
-        if let port { s += ":\(port)" }
-        s += "/" + (database ?? "(default database)")
-        if connectionString != nil { s += " (with --connection-string)" }
+        if let u = user ?? parts["user"] { s += u + "@" }
+        s += host ?? parts["host"] ?? parts["hostaddr"] ?? "(libpq default host)"
+        if let p = port.map(String.init) ?? parts["port"] { s += ":\(p)" }
+        s += "/" + (database ?? parts["dbname"] ?? "(default database)")
         return s
     }
 }
@@ -134,7 +144,7 @@ public final class PostgresStore: LMSDataStore, @unchecked Sendable {
         let scripts = try MigrationScript.load(engine: "postgresql", extraDirectory: extraMigrations)
         try inTransaction { c in
             try c.executeBatch("""
-                CREATE SCHEMA IF NOT EXISTS lms;
+                \(PostgresStore.createSchemaUnlessPresent);
                 CREATE TABLE IF NOT EXISTS lms.MigrationJournal (Script VARCHAR(250) NOT NULL, InstallDate TIMESTAMP NOT NULL DEFAULT now(),
                     CONSTRAINT PK_MigrationJournal PRIMARY KEY (Script))
                 """)
@@ -148,6 +158,11 @@ public final class PostgresStore: LMSDataStore, @unchecked Sendable {
             }
         }
     }
+
+    /// `CREATE SCHEMA IF NOT EXISTS` needs CREATE on the database even when the schema exists; this
+    /// does not, so that an account owning a schema `lms` an administrator made may migrate without it.
+    static let createSchemaUnlessPresent =
+        "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'lms') THEN CREATE SCHEMA lms; END IF; END $$"
 
     /// For `--no-migrate`: the schema must already have the agent's additions.
     public func verifySchema() throws {

@@ -18,7 +18,7 @@ public final class SQLiteStore: LMSDataStore, @unchecked Sendable {
         self.extraMigrations = extraMigrations
         if !create && access(path, F_OK) != 0 { throw StoreError.unavailable("no LMS-DS at \(path) yet") }
         do {
-            db = try SQLiteDatabase(path: path, fileMode: 0o640, busyTimeoutMs: 30_000, create: create)
+            db = try SQLiteDatabase(path: path, fileMode: 0o600, busyTimeoutMs: 30_000, create: create)
             try db.execute("PRAGMA journal_mode = WAL")
             // FULL: once a file is committed here, the buffer may forget it; it must survive power loss.
             try db.execute("PRAGMA synchronous = FULL")

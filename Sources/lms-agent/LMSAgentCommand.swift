@@ -13,4 +13,12 @@ struct LMSAgentCommand: ParsableCommand {
             (`lms-agent release ID`); 64 bad usage.
             """,
         subcommands: [Watch.self, Flush.self, Resume.self, Status.self, Inspect.self, Retry.self, Release.self, GenerateSample.self])
+
+    /// Parses a copy of the arguments, after blanking the secrets among them in the process's own
+    /// argument memory (what `ps` shows).
+    static func main() {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        ArgumentSecrets.blank()
+        main(arguments)
+    }
 }

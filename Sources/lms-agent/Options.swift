@@ -2,6 +2,7 @@ import Agent
 import ArgumentParser
 import Foundation
 import Logging
+import PostgresDB
 
 /// The upstream loader's options (same names, same environment variables), plus the agent's own.
 struct CommonOptions: ParsableArguments {
@@ -88,7 +89,10 @@ struct CommonOptions: ParsableArguments {
         }
         logger.logLevel = level
         if password != nil {
-            logger.warning("--password is visible to other users of this machine; prefer DB_PASSWORD in the environment or a .env file")
+            logger.warning("--password is visible to other users of this machine (to ps until the agent has blanked it, and in shell history); prefer DB_PASSWORD in the environment or a .env file")
+        }
+        if let connectionString, ConnectionString.hasPassword(connectionString) {
+            logger.warning("--connection-string holds a password, visible to other users of this machine (to ps until the agent has blanked it, and in shell history); prefer DB_CONNECTION_STRING in the environment or a .env file, or keep the password out of it (DB_PASSWORD, ~/.pgpass)")
         }
         return logger
     }

@@ -1,6 +1,8 @@
 -- The lms schema and its migration journal. Object names are unquoted, so PostgreSQL folds them to
 -- lower case (lms.migrationjournal), as the upstream loader expects.
-CREATE SCHEMA IF NOT EXISTS lms;
+-- Not CREATE SCHEMA IF NOT EXISTS, which needs CREATE on the database even when the schema exists:
+-- an account that owns a schema lms an administrator made may run these scripts without it.
+DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'lms') THEN CREATE SCHEMA lms; END IF; END $$;
 
 CREATE TABLE IF NOT EXISTS lms.MigrationJournal (
     Script VARCHAR(250) NOT NULL,
