@@ -14,6 +14,8 @@ public struct StageReport: Sendable, Codable, Equatable {
     public var ignored = 0
     public var changing = 0
     public var errors: [String] = []
+    /// Entries of the tree that are never read (symbolic links, FIFOs, ...), with the reason.
+    public var skipped: [String] = []
     public init() {}
 }
 
@@ -105,7 +107,11 @@ public final class LMSAgent {
 
     /// Scans the extract tree and stages every new or changed file.
     public func scanAndStage(shouldStop: () -> Bool = { false }) throws -> StageReport {
-        try stage(try Scanner.scan(root: root), shouldStop: shouldStop).report
+        let found = try Scanner.walk(root: root)
+        var report = try stage(found.files, shouldStop: shouldStop).report
+        for entry in found.skipped { logger.warning("skipped \(entry)") }
+        report.skipped = found.skipped.map(\.description)
+        return report
     }
 
     /// Stages the given files, each in its own unit (a savepoint in a batch of commits). Stops early,
