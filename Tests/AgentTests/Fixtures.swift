@@ -17,10 +17,11 @@ final class World {
     /// For PostgreSQL: a database of its own, dropped at the end.
     let database: String
 
-    init(engine: TestEngine = .sqlite) throws {
+    /// `rootName` is the extract folder's name inside the world's directory.
+    init(engine: TestEngine = .sqlite, rootName: String = "extract") throws {
         let id = UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("lms-agent-test-\(id)").path
-        root = dir + "/extract"
+        root = dir + "/" + rootName
         self.engine = engine
         database = "lms_test_" + id.prefix(16)
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
