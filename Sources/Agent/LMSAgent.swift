@@ -17,6 +17,8 @@ public struct StageReport: Sendable, Codable, Equatable {
     /// settle time: taken on the next run.
     public var stillWriting = 0
     public var errors: [String] = []
+    /// Entries of the tree that are never read (symbolic links, FIFOs, ...), with the reason.
+    public var skipped: [String] = []
     public init() {}
 }
 
@@ -145,7 +147,8 @@ public final class LMSAgent {
     /// open for writing (as /proc shows it to this user), or whose mtime is within
     /// `settings.flushSettleSeconds` of now.
     public func scanAndStage(shouldStop: () -> Bool = { false }) throws -> StageReport {
-        var candidates = try Scanner.scan(root: root)
+        let found = try Scanner.walk(root: root)
+        var candidates = found.files
         let open = OpenFiles.openForWriting()
         let now = Date().timeIntervalSince1970
         var writing: [String] = []
@@ -160,6 +163,8 @@ public final class LMSAgent {
         for path in writing { logger.warning("\(path) is still being written; it is taken on the next run") }
         report.stillWriting = writing.count
         report.seen += writing.count
+        for entry in found.skipped { logger.warning("skipped \(entry)") }
+        report.skipped = found.skipped.map(\.description)
         return report
     }
 

@@ -16,24 +16,66 @@ public struct Candidate: Sendable, Equatable {
     }
 }
 
-/// Walks the extract tree and classifies every regular file. Hidden entries are skipped;
-/// symbolic links are followed to files but not to directories (no cycles).
+/// An entry of the extract tree that is never read, and why.
+public struct SkippedEntry: Sendable, Equatable, CustomStringConvertible {
+    public var relativePath: String
+    public var reason: String
+    public var description: String { "\(relativePath): \(reason)" }
+}
+
+/// Walks the extract tree and classifies every regular file.
+///
+/// Only regular files and real directories are visited. Hidden entries are skipped silently.
+/// Symbolic links are never followed, to files or to folders, whether they point inside the
+/// extract or outside it: a link out of the tree would make the agent read (and load into the
+/// LMS-DS) whatever it points at, a link inside it names a file that is already loaded under its
+/// own path (and a link `latest.csv` would sort after every snapshot of its folder), and a link's
+/// target can change between the check and the read. FIFOs, sockets and devices are never opened
+/// (opening a FIFO blocks until some process writes to it). Both are reported as skipped, with
+/// the reason, so that `flush` can warn about them. Directories deeper than the extract layout's
+/// deepest folder (`section=/assignment=/submissions/`) are not entered: nothing there is loaded.
 public enum Scanner {
+    /// What one walk found.
+    public struct Result: Sendable, Equatable {
+        public var files: [Candidate] = []
+        public var skipped: [SkippedEntry] = []
+    }
+
+    /// The deepest folder of the layout holds files three folders below the root.
+    static let maxFolderDepth = 3
+
     /// Every file under `root`, or only under its folder `under` (a path relative to the root).
     public static func scan(root: String, under: String = "") throws -> [Candidate] {
-        var out: [Candidate] = []
+        try walk(root: root, under: under).files
+    }
+
+    /// Every file under `root` (or its folder `under`), and the entries that were skipped.
+    public static func walk(root: String, under: String = "") throws -> Result {
         var st = stat()
         guard stat(root, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else {
             throw AgentError.config("the extract directory \(root) does not exist or is not a directory")
         }
-        try walk(root: root, relative: under, into: &out)
-        return out.sorted { $0.relativePath < $1.relativePath }
+        var result = Result()
+        if !under.isEmpty {
+            // A folder named by an event must itself be a real folder of the tree, not a link.
+            var lst = stat()
+            guard lstat(root + "/" + under, &lst) == 0 else { return result }
+            guard (lst.st_mode & S_IFMT) == S_IFDIR else {
+                if (lst.st_mode & S_IFMT) == S_IFLNK { result.skipped.append(skippedLink(root: root, relative: under)) }
+                return result
+            }
+        }
+        walk(root: root, relative: under, into: &result)
+        result.files.sort { $0.relativePath < $1.relativePath }
+        result.skipped.sort { $0.relativePath < $1.relativePath }
+        return result
     }
 
-    private static func walk(root: String, relative: String, into out: inout [Candidate]) throws {
+    private static func walk(root: String, relative: String, into result: inout Result) {
         let dirPath = relative.isEmpty ? root : root + "/" + relative
         guard let dir = opendir(dirPath) else { return }
         defer { closedir(dir) }
+        let depth = relative.isEmpty ? 0 : relative.split(separator: "/").count
         while let entry = readdir(dir) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
                 String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
@@ -42,22 +84,52 @@ public enum Scanner {
             let rel = relative.isEmpty ? name : relative + "/" + name
             var lst = stat()
             guard lstat(root + "/" + rel, &lst) == 0 else { continue }
-            let kind = lst.st_mode & S_IFMT
-            if kind == S_IFDIR {
-                try walk(root: root, relative: rel, into: &out)
-            } else if kind == S_IFREG || kind == S_IFLNK {
-                var st = stat()
-                guard stat(root + "/" + rel, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { continue }
-                out.append(Candidate(relativePath: rel, classification: ExtractPath.classify(rel), size: Int64(st.st_size),
-                                     mtimeNs: Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)))
+            switch lst.st_mode & S_IFMT {
+            case S_IFDIR:
+                if depth < maxFolderDepth { walk(root: root, relative: rel, into: &result) }
+            case S_IFREG:
+                result.files.append(Candidate(relativePath: rel, classification: ExtractPath.classify(rel), size: Int64(lst.st_size),
+                                              mtimeNs: Int64(lst.st_mtim.tv_sec) * 1_000_000_000 + Int64(lst.st_mtim.tv_nsec)))
+            case S_IFLNK:
+                result.skipped.append(skippedLink(root: root, relative: rel))
+            default:
+                result.skipped.append(SkippedEntry(relativePath: rel, reason: "\(FileChunkReader.kind(of: lst.st_mode)), not a regular file: never opened"))
             }
         }
     }
 
-    /// Size and modification time of a file now, or nil when it is gone.
+    /// Why a link is skipped, saying where it points (resolving the name, never reading the target).
+    private static func skippedLink(root: String, relative: String) -> SkippedEntry {
+        let full = root + "/" + relative
+        var target = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let n = readlink(full, &target, target.count - 1)
+        let text = n >= 0 ? String(decoding: target[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) : "?"
+        let shown = quotedForMessage(text, limit: 200)
+        let reason: String
+        if let resolved = realPath(full) {
+            let base = realPath(root) ?? root
+            if resolved == base || resolved.hasPrefix(base + "/") {
+                reason = "a symbolic link to \(shown), inside the extract: links are never followed (the target is loaded under its own path)"
+            } else {
+                reason = "a symbolic link to \(shown), outside the extract: never followed, nothing outside the extract directory is read"
+            }
+        } else {
+            reason = "a symbolic link to \(shown) that does not resolve (dangling, or a loop): never followed"
+        }
+        return SkippedEntry(relativePath: relative, reason: reason)
+    }
+
+    private static func realPath(_ path: String) -> String? {
+        guard let p = realpath(path, nil) else { return nil }
+        defer { free(p) }
+        return String(cString: p)
+    }
+
+    /// Size and modification time of a regular file now, or nil when it is gone or is not a
+    /// regular file (a link or a FIFO put in its place is not read: see `Scanner`).
     public static func fileStat(_ path: String) -> (size: Int64, mtimeNs: Int64)? {
         var st = stat()
-        guard stat(path, &st) == 0 else { return nil }
+        guard lstat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
         return (Int64(st.st_size), Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec))
     }
 }

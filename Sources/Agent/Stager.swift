@@ -53,7 +53,7 @@ public struct Stager {
                     return result
                 }
                 let outcome = try buffer.stage(file, size: before.size, mtimeNs: before.mtimeNs) { sink in
-                    let source = try FileChunkReader(path: full)
+                    let source = try FileChunkReader(beneath: root, relativePath: candidate.relativePath)
                     var reader = try ResourceFileReader(source: source, path: candidate.relativePath, schema: file.resource.schema)
                     while let row = try reader.next() { try sink.append(row) }
                     let sha = source.finalizeChecksum()
@@ -96,7 +96,7 @@ public struct Stager {
     /// truncates and rewrites in place), nil: it is staged as an ordinary file instead, or read again.
     private func stageNoData(_ candidate: Candidate, _ file: ExtractFile, full: String,
                              before: (size: Int64, mtimeNs: Int64)) throws -> StageResult? {
-        let source = try FileChunkReader(path: full, chunkSize: 4096)
+        let source = try FileChunkReader(beneath: root, relativePath: candidate.relativePath, chunkSize: 4096)
         var bytes = 0
         while try source.nextChunk({ bytes += $0.count }) {
             if bytes > Stager.noDataSize { return nil }

@@ -7,6 +7,12 @@ public protocol ByteChunkSource: AnyObject {
 }
 
 /// Reads a file with read(2) in 256 KiB chunks and hashes exactly the bytes it hands out.
+///
+/// Only a regular file is read. A symbolic link is not followed (`O_NOFOLLOW`), and a FIFO, socket
+/// or device is refused without blocking (`O_NONBLOCK`, then `fstat` of what was opened): a FIFO
+/// named `.csv` would otherwise hang the reader until some process writes to it, and a link could
+/// point anywhere on the machine. The scanner already skips them; this closes the window in which
+/// a file is replaced after the scan.
 public final class FileChunkReader: ByteChunkSource {
     private let fd: Int32
     private var buffer: [UInt8]
@@ -16,11 +22,74 @@ public final class FileChunkReader: ByteChunkSource {
 
     public init(path: String, chunkSize: Int = 256 * 1024) throws {
         self.path = path
-        fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            throw ExtractError(path: path, message: "cannot open: \(String(cString: strerror(errno)))", isUnreadable: true)
-        }
+        fd = try FileChunkReader.openRegularFile(path, at: AT_FDCWD, shownAs: path)
         buffer = [UInt8](repeating: 0, count: chunkSize)
+    }
+
+    /// Opens `relativePath` below `root` without following a symbolic link in any component, so
+    /// that nothing outside the root is read even if a folder of the tree is replaced by a link
+    /// after it was scanned. Errors name the relative path.
+    public init(beneath root: String, relativePath: String, chunkSize: Int = 256 * 1024) throws {
+        self.path = relativePath
+        var dir = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard dir >= 0 else {
+            throw ExtractError(path: relativePath, message: "cannot open the extract directory: \(String(cString: strerror(errno)))")
+        }
+        let parts = relativePath.split(separator: "/").map(String.init)
+        guard !parts.isEmpty, !parts.contains(where: { $0 == "." || $0 == ".." }) else {
+            close(dir)
+            throw ExtractError(path: relativePath, message: "cannot open: not a path inside the extract directory")
+        }
+        for folder in parts.dropLast() {
+            let next = openat(dir, folder, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            let err = errno
+            close(dir)
+            guard next >= 0 else {
+                let why = err == ELOOP || err == ENOTDIR ? "the folder \(quotedForMessage(folder)) is not a directory (a symbolic link is never followed)" : String(cString: strerror(err))
+                throw ExtractError(path: relativePath, message: "cannot open: \(why)")
+            }
+            dir = next
+        }
+        defer { close(dir) }
+        fd = try FileChunkReader.openRegularFile(parts.last ?? ".", at: dir, shownAs: relativePath)
+        buffer = [UInt8](repeating: 0, count: chunkSize)
+    }
+
+    private static func openRegularFile(_ name: String, at dir: Int32, shownAs path: String) throws -> Int32 {
+        let fd = openat(dir, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
+        guard fd >= 0 else {
+            let err = errno
+            let why = err == ELOOP ? "it is a symbolic link, and links are never followed" : String(cString: strerror(err))
+            // A link is what the file is; a permission or I/O error is how it is now, and may change.
+            throw ExtractError(path: path, message: "cannot open: \(why)", isUnreadable: err != ELOOP)
+        }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else {
+            let why = String(cString: strerror(errno))
+            close(fd)
+            throw ExtractError(path: path, message: "cannot open: \(why)", isUnreadable: true)
+        }
+        guard (st.st_mode & S_IFMT) == S_IFREG else {
+            close(fd)
+            throw ExtractError(path: path, message: "not a regular file (\(FileChunkReader.kind(of: st.st_mode))): it is never read")
+        }
+        // Back to blocking reads (O_NONBLOCK was only for the open; it means nothing to a regular file).
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
+        return fd
+    }
+
+    /// `a FIFO`, `a directory`, ... for a file mode.
+    public static func kind(of mode: mode_t) -> String {
+        switch mode & S_IFMT {
+        case S_IFREG: return "a regular file"
+        case S_IFDIR: return "a directory"
+        case S_IFLNK: return "a symbolic link"
+        case S_IFIFO: return "a FIFO"
+        case S_IFSOCK: return "a socket"
+        case S_IFCHR: return "a character device"
+        case S_IFBLK: return "a block device"
+        default: return "an unknown kind of file"
+        }
     }
 
     deinit { close(fd) }
@@ -80,6 +149,21 @@ public struct CSVReader {
     private var line = 1
     private var field: [UInt8] = []
 
+    /// The most bytes one record may have. A record holds a row's values, and no column of the LMS-DS
+    /// is longer than 1,024 characters (descriptions are cut to that), so a record far larger is
+    /// not data: a file without line ends, a binary file, or a quote that never closes. The limit
+    /// keeps the reader's memory bounded whatever the file; a record over it is an error.
+    public var maxRecordBytes = CSVReader.defaultMaxRecordBytes
+    public static let defaultMaxRecordBytes = 16 << 20
+    /// The most fields one record may have (an LMS file has at most 16 columns): many empty fields
+    /// cost memory out of proportion to their bytes.
+    public var maxFields = 10_000
+    /// Bytes of the current record's completed fields (the current field is `field`).
+    private var recordBytes = 0
+    /// The first bytes of the input (up to 4), before any BOM is dropped: lets the caller tell a
+    /// UTF-16 file or a known binary format from a broken CSV.
+    public private(set) var leadingBytes: [UInt8] = []
+
     public init(source: any ByteChunkSource, path: String) {
         self.source = source
         self.path = path
@@ -103,6 +187,7 @@ public struct CSVReader {
         pos = 0
         if atStart {
             atStart = false
+            leadingBytes = Array(chunk.prefix(4))
             if chunk.count >= 3, chunk[0] == 0xEF, chunk[1] == 0xBB, chunk[2] == 0xBF { pos = 3 }
         }
         return true
@@ -126,6 +211,14 @@ public struct CSVReader {
         ExtractError(path: path, line: line, column: "#\(column)", message: message)
     }
 
+    static func size(_ bytes: Int) -> String {
+        bytes >= 1 << 20 && bytes % (1 << 20) == 0 ? "\(bytes >> 20) MiB" : bytes >= 1 << 10 && bytes % (1 << 10) == 0 ? "\(bytes >> 10) KiB" : "\(bytes) bytes"
+    }
+
+    private func tooLong(_ startLine: Int) -> ExtractError {
+        ExtractError(path: path, line: startLine, message: "the record starting on this line is longer than \(CSVReader.size(maxRecordBytes)), the most a record may have (no line end, an unclosed quote, or not a CSV file)")
+    }
+
     /// The next record, or nil at the end of the input.
     public mutating func next() throws -> CSVRecord? {
         var fields: [String] = []
@@ -134,6 +227,7 @@ public struct CSVReader {
         var quoted = false
         var afterQuote = false
         field.removeAll(keepingCapacity: true)
+        recordBytes = 0
 
         func finishField(_ r: inout CSVReader) throws {
             if r.field.contains(0) {
@@ -143,6 +237,7 @@ public struct CSVReader {
                 throw r.fail(fieldLine, fields.count + 1, "invalid UTF-8")
             }
             fields.append(String(decoding: r.field, as: UTF8.self))
+            r.recordBytes += r.field.count + 1
             r.field.removeAll(keepingCapacity: true)
         }
 
@@ -168,12 +263,17 @@ public struct CSVReader {
                 } else {
                     if b == UInt8(ascii: "\n") { line += 1 }
                     field.append(b)
+                    if field.count &+ recordBytes > maxRecordBytes { throw tooLong(startLine) }
                 }
                 continue
             }
             switch b {
             case UInt8(ascii: ","):
                 try finishField(&self)
+                if recordBytes > maxRecordBytes { throw tooLong(startLine) }
+                if fields.count >= maxFields {
+                    throw ExtractError(path: path, line: startLine, message: "the record starting on this line has more than \(maxFields) fields (not an LMS extract file)")
+                }
                 afterQuote = false
                 fieldLine = line
             case UInt8(ascii: "\r"), UInt8(ascii: "\n"):
@@ -200,6 +300,7 @@ public struct CSVReader {
                     throw fail(line, fields.count + 1, "text after the closing quote of a field")
                 }
                 field.append(b)
+                if field.count &+ recordBytes > maxRecordBytes { throw tooLong(startLine) }
             }
         }
     }

@@ -27,3 +27,24 @@ public struct ExtractError: Error, Sendable, Equatable, CustomStringConvertible 
         return s + message
     }
 }
+
+/// Text from a file, quoted for an error message so that what is invisible shows: a blank at either
+/// end, a byte order mark, a control character or a line break becomes visible (`'\u{FEFF}Name'`),
+/// and a long value is shortened. Error messages are single log lines whatever the file holds.
+public func quotedForMessage(_ text: some StringProtocol, limit: Int = 80) -> String {
+    var out = "'"
+    var count = 0
+    for scalar in text.unicodeScalars {
+        if count == limit { out += "…"; break }
+        count += 1
+        switch scalar.properties.generalCategory {
+        case .control, .format, .lineSeparator, .paragraphSeparator, .surrogate, .privateUse, .unassigned:
+            out += "\\u{\(String(scalar.value, radix: 16, uppercase: true))}"
+        case .spaceSeparator where scalar != " ":
+            out += "\\u{\(String(scalar.value, radix: 16, uppercase: true))}"
+        default:
+            out.unicodeScalars.append(scalar)
+        }
+    }
+    return out + "'"
+}

@@ -12,7 +12,8 @@ public struct ResourceRow: Sendable, Equatable {
 /// Reads one resource CSV file as validated, typed rows, streaming.
 ///
 /// The header must name every required column of the schema and no unknown column; every row
-/// must have as many fields as the header, and every value must fit its column's type.
+/// must have as many fields as the header, and every value must fit its column's type. In a
+/// `section=` or `assignment=` folder, every row must name that folder's section or assignment.
 public struct ResourceFileReader {
     public let schema: ResourceSchema
     public let path: String
@@ -23,16 +24,22 @@ public struct ResourceFileReader {
     /// For each file field, the schema column it feeds.
     private var fieldToColumn: [Int] = []
     public private(set) var rowCount = 0
+    /// The folder's id that every row must repeat, and in which schema column.
+    private var folderScope: (column: Int, id: String, folderKey: String)?
+
+    /// A header is one short line: one far longer is not a header (a binary file, no line ends).
+    static let maxHeaderBytes = 64 << 10
 
     /// Reads the header. Throws `ExtractError` for an empty file or a header that does not fit.
-    public init(source: any ByteChunkSource, path: String, schema: ResourceSchema) throws {
+    ///
+    /// `scope` is the scope the file's folder names; nil takes it from `path` (a path relative to the
+    /// extract root, as the stager passes it).
+    public init(source: any ByteChunkSource, path: String, schema: ResourceSchema, scope: Scope? = nil) throws {
         self.schema = schema
         self.path = path
         self.present = Array(repeating: false, count: schema.columns.count)
         self.reader = CSVReader(source: source, path: path)
-        guard let header = try reader.next() else {
-            throw ExtractError(path: path, line: 1, message: "empty file: no header row")
-        }
+        let header = try ResourceFileReader.readHeader(&reader, path: path)
         var unknown: [String] = []
         var mapping: [Int] = []
         for name in header.fields {
@@ -47,10 +54,61 @@ public struct ResourceFileReader {
         if !missing.isEmpty || !unknown.isEmpty {
             var parts: [String] = []
             if !missing.isEmpty { parts.append("missing required column(s) \(missing.joined(separator: ", "))") }
-            if !unknown.isEmpty { parts.append("unknown column(s) \(unknown.joined(separator: ", "))") }
+            if !unknown.isEmpty { parts.append("unknown column(s) \(unknown.map(ResourceFileReader.shown).joined(separator: ", "))") }
             throw ExtractError(path: path, line: header.line, message: "header does not match the \(schema.resource.rawValue) schema: " + parts.joined(separator: "; "))
         }
         fieldToColumn = mapping
+
+        let folder: Scope?
+        if let scope { folder = scope } else if case .file(let f) = ExtractPath.classify(path) { folder = f.scope } else { folder = nil }
+        if let (column, key) = schema.folderScopeColumn, let index = schema.index(of: column),
+           let id = key == "section" ? folder?.sectionId : folder?.assignmentId {
+            folderScope = (index, id, key)
+        }
+    }
+
+    /// The header record, with the reader's record limit lowered while it is read; a header that
+    /// is not text says so (a binary file or another encoding fails here, on line 1).
+    private static func readHeader(_ reader: inout CSVReader, path: String) throws -> CSVRecord {
+        reader.maxRecordBytes = maxHeaderBytes
+        defer { reader.maxRecordBytes = CSVReader.defaultMaxRecordBytes }
+        do {
+            guard let header = try reader.next() else {
+                throw ExtractError(path: path, line: 1, message: "empty file: no header row")
+            }
+            return header
+        } catch let e as ExtractError where !e.message.hasPrefix("empty file") {
+            let lead = reader.leadingBytes
+            // What the whole file is, when its first bytes tell; otherwise what is wrong in the header.
+            if lead.starts(with: [0xFF, 0xFE]) || lead.starts(with: [0xFE, 0xFF]) {
+                throw ExtractError(path: path, line: 1, message: "the file is UTF-16 text (it starts with a UTF-16 byte order mark); extract files are UTF-8")
+            } else if let format = knownBinaryFormat(lead) {
+                throw ExtractError(path: path, line: 1, message: "the file is \(format), not CSV text")
+            } else if e.message.hasPrefix("invalid UTF-8") || e.message.hasPrefix("NUL byte") || e.message.contains("longer than") {
+                throw ExtractError(path: path, line: e.line, column: e.column,
+                                   message: "the header row is not CSV text (\(e.message)): a binary file, or text in another encoding than UTF-8?")
+            }
+            throw e
+        }
+    }
+
+    /// A column name from a file as the message shows it: as it is when it is plain, quoted with its
+    /// invisible parts spelled out when not (a second BOM, a blank at an end, an empty name).
+    static func shown(_ name: String) -> String {
+        let plain = !name.isEmpty && name.unicodeScalars.allSatisfy { $0.isASCII && $0.value > 0x20 && $0.value < 0x7F }
+        return plain ? name : quotedForMessage(name)
+    }
+
+    /// Formats an extract folder may plausibly hold by mistake, from their magic numbers.
+    static func knownBinaryFormat(_ lead: [UInt8]) -> String? {
+        if lead.starts(with: [0x1F, 0x8B]) { return "gzip-compressed" }
+        if lead.starts(with: [0x50, 0x4B, 0x03, 0x04]) { return "a ZIP archive (an Excel .xlsx workbook?)" }
+        if lead.starts(with: [0xD0, 0xCF, 0x11, 0xE0]) { return "an OLE document (an Excel .xls workbook?)" }
+        if lead.starts(with: [0x89, 0x50, 0x4E, 0x47]) { return "a PNG image" }
+        if lead.starts(with: [0x25, 0x50, 0x44, 0x46]) { return "a PDF document" }
+        if lead.starts(with: [0x7F, 0x45, 0x4C, 0x46]) { return "an ELF executable" }
+        if lead.starts(with: Array("SQLi".utf8)) { return "an SQLite database" }
+        return nil
     }
 
     static let outOfRange = "outside 0001-01-01 to 9999-12-31 once converted to UTC"
@@ -67,6 +125,10 @@ public struct ResourceFileReader {
             let c = fieldToColumn[f]
             values[c] = try convert(raw, schema.columns[c], line: record.line)
         }
+        if let scope = folderScope, let value = values[scope.column], value != scope.id {
+            throw ExtractError(path: path, line: record.line, column: schema.columns[scope.column].name,
+                               message: "the row names \(scope.folderKey) \(quotedForMessage(value)), but the file is in the folder of \(scope.folderKey) \(quotedForMessage(scope.id)): a file in a \(scope.folderKey)= folder may only hold that \(scope.folderKey)'s rows")
+        }
         rowCount += 1
         return ResourceRow(line: record.line, values: values)
     }
@@ -79,7 +141,7 @@ public struct ResourceFileReader {
             return nil
         }
         func bad(_ what: String) -> ExtractError {
-            ExtractError(path: path, line: line, column: column.name, message: "\(what): '\(raw.prefix(80))'")
+            ExtractError(path: path, line: line, column: column.name, message: "\(what): \(quotedForMessage(raw))")
         }
         switch column.type {
         case .text(let maxLength):

@@ -79,6 +79,17 @@ public struct ResourceSchema: Sendable {
     public func column(named name: String) -> Column? { columns.first { $0.name == name } }
     public func index(of name: String) -> Int? { columns.firstIndex { $0.name == name } }
 
+    /// For a file whose folder names its scope (`section=` or `assignment=`), the column every row must
+    /// repeat that id in, and the folder key. The merge deletes the folder's scope, so a row of another
+    /// section in a section's folder would delete the folder's rows and write another section's.
+    public var folderScopeColumn: (column: String, folderKey: String)? {
+        switch deleteScope {
+        case .section: return ("LMSSectionSourceSystemIdentifier", "section")
+        case .assignment: return ("AssignmentSourceSystemIdentifier", "assignment")
+        case .sourceSystem, .previousSnapshot: return nil
+        }
+    }
+
     /// Columns copied into the target table as they are (not parent references, not submission types).
     public var dataColumns: [Column] {
         columns.filter { c in c.type != .submissionTypes && !parents.contains { $0.column == c.name } }

@@ -105,7 +105,7 @@ public final class SQLiteDatabase: @unchecked Sendable {
         // O_EXCL: only a file made here gets `mode`; one that appears meanwhile is left to its maker.
         let fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode)
         if fd >= 0 {
-            close(fd)
+            Glibc.close(fd)
             return
         }
         guard errno == EEXIST else { throw failure("cannot create \(path)") }

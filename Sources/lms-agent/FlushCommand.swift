@@ -57,6 +57,7 @@ func printSummary(_ s: RunSummary, agent: LMSAgent, json: Bool) throws {
     if let st = s.stage {
         print("scan:    \(st.seen) files seen: \(st.staged) staged (\(st.stagedRows) rows), \(st.unchanged) unchanged, \(st.rejected) rejected, \(st.ignored) ignored (no data)\(st.changing > 0 ? ", \(st.changing) still changing" : "")\(st.stillWriting > 0 ? ", \(st.stillWriting) still being written (taken on the next run)" : "")")
         for e in st.errors { print("  rejected: \(e)") }
+        for e in st.skipped { print("  skipped: \(e)") }
     }
     var t = TextTable("resource", "files", "rows", "inserted", "updated", "restored", "deleted", "waiting", "rejected", "superseded", "held")
     for r in Resource.allCases {

@@ -19,10 +19,11 @@ final class World {
     /// The user's own schema scripts (`--migrations-dir`), for tests that change the LMS-DS.
     var migrationsDir: String?
 
-    init(engine: TestEngine = .sqlite) throws {
+    /// `rootName` is the extract folder's name inside the world's directory.
+    init(engine: TestEngine = .sqlite, rootName: String = "extract") throws {
         let id = UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("lms-agent-test-\(id)").path
-        root = dir + "/extract"
+        root = dir + "/" + rootName
         self.engine = engine
         database = "lms_test_" + id.prefix(16)
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)

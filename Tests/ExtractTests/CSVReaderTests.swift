@@ -524,7 +524,11 @@ struct FileChunkReaderTests {
         let file = try TempFile("x")
         defer { file.remove() }
         let dir = (file.path as NSString).deletingLastPathComponent
-        let reader = try FileChunkReader(path: dir)
-        #expect(throws: ExtractError.self) { _ = try reader.nextChunk { _ in } }
+        // Refused when opened (only regular files are read), naming what it is.
+        #expect {
+            _ = try FileChunkReader(path: dir)
+        } throws: { error in
+            (error as? ExtractError)?.message == "not a regular file (a directory): it is never read"
+        }
     }
 }
