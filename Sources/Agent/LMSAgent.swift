@@ -75,10 +75,18 @@ public final class LMSAgent {
     public let buffer: Buffer
     /// The extract root (from the settings, or the one recorded in the buffer for `resume`).
     public let root: String
+    /// The buffer's lock, held for the agent's life by the commands that write (see `BufferLock`).
+    public let bufferLock: BufferLock?
+    /// The buffer did not exist (or was corrupt and moved aside) and was created by this agent.
+    public let bufferIsNew: Bool
 
     /// Opens the buffer. With `requireExtract`, the extract directory must be named and exist.
     /// `readOnly` (status, inspect, retry, release) never creates anything: the buffer must exist.
-    public init(settings: Settings, logger: Logger, requireExtract: Bool, readOnly: Bool = false) throws {
+    /// `lock` names the command that will write to the buffer: its lock is taken first (waiting for
+    /// another command, refusing beside a watcher). `flush` and `watch` replace a corrupt buffer
+    /// with a new one.
+    public init(settings: Settings, logger: Logger, requireExtract: Bool, readOnly: Bool = false,
+                lock: BufferLock.Command? = nil) throws {
         self.settings = settings
         self.logger = logger
         if requireExtract {
@@ -94,12 +102,9 @@ public final class LMSAgent {
         if (readOnly || settings.csvPath == nil) && !FileManager.default.fileExists(atPath: path) {
             throw AgentError.config("no buffer at \(path): run flush or watch first")
         }
-        do {
-            buffer = try Buffer(path: path, extractRoot: settings.csvPath, create: !readOnly)
-        } catch {
-            guard let why = Buffer.environmentFault(error) else { throw error }
-            throw AgentError.config("cannot open the buffer \(path): \(why)")
-        }
+        bufferLock = try lock.map { try BufferLock(bufferPath: path, for: $0, logger: logger) }
+        (buffer, bufferIsNew) = try LMSAgent.openBuffer(at: path, extractRoot: settings.csvPath, create: !readOnly,
+                                                        rebuild: lock == .flush || lock == .watch, logger: logger)
         guard let root = settings.csvPath ?? buffer.extractRoot else {
             throw AgentError.config("the buffer \(path) does not record its extract directory; name it with --csvpath")
         }
@@ -243,6 +248,13 @@ public final class LMSAgent {
                 unavailable = "the buffer \(buffer.path) cannot be written: \(fault)"
                 logger.error("\(unavailable!); everything staged stays in the buffer for resume")
             }
+        }
+        if bufferIsNew && forward.total.alreadyApplied > 0 {
+            logger.warning("""
+                the buffer \(buffer.path) is new, but the LMS-DS already had \(forward.total.alreadyApplied) file(s) of this extract \
+                in ProcessedFiles (the buffer was deleted, lost or corrupt, or another loader took a turn): the buffer was rebuilt \
+                from the extract and ProcessedFiles; those files were not applied again, and their rows that lack parents wait again
+                """)
         }
         let pending = try buffer.pendingFiles()
         return RunSummary(stage: stage, forward: forward, unavailable: unavailable,

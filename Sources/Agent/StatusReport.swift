@@ -46,6 +46,6 @@ extension LMSAgent {
             outstandingRejected: try buffer.outstandingRejected().count,
             waitingRows: try buffer.waitingFiles().reduce(0) { $0 + $1.waitingRows },
             heldFiles: try buffer.heldFiles().count, held: try buffer.heldFiles(),
-            lastErrors: try buffer.lastErrors(limit: 5), tables: tables, watcherPid: WatchLock.holder(bufferPath: buffer.path))
+            lastErrors: try buffer.lastErrors(limit: 5), tables: tables, watcherPid: BufferLock.holder(bufferPath: buffer.path).flatMap { $0.command == BufferLock.Command.watch.rawValue ? $0.pid : nil })
     }
 }

@@ -16,7 +16,7 @@ struct Flush: ParsableCommand {
         try runReportingErrors {
             var settings = try options.settings()
             settings.flushSettleSeconds = settleSeconds
-            let agent = try LMSAgent(settings: settings, logger: try options.logger(settings), requireExtract: true)
+            let agent = try LMSAgent(settings: settings, logger: try options.logger(settings), requireExtract: true, lock: .flush)
             defer { agent.close() }
             let summary = try agent.run(scan: true)
             try printSummary(summary, agent: agent, json: json)
@@ -35,7 +35,7 @@ struct Resume: ParsableCommand {
     func run() throws {
         try runReportingErrors {
             let settings = try options.settings()
-            let agent = try LMSAgent(settings: settings, logger: try options.logger(settings), requireExtract: false)
+            let agent = try LMSAgent(settings: settings, logger: try options.logger(settings), requireExtract: false, lock: .resume)
             defer { agent.close() }
             let summary = try agent.run(scan: false)
             try printSummary(summary, agent: agent, json: json)

@@ -62,7 +62,7 @@ struct Retry: ParsableCommand {
     func run() throws {
         try runReportingErrors {
             let settings = try options.settings()
-            let agent = try LMSAgent(settings: settings, logger: try options.logger(settings), requireExtract: false, readOnly: true)
+            let agent = try LMSAgent(settings: settings, logger: try options.logger(settings), requireExtract: false, readOnly: true, lock: .retry)
             defer { agent.close() }
             switch try agent.buffer.retry(id: id) {
             case .pending:
@@ -98,7 +98,7 @@ struct Release: ParsableCommand {
     func run() throws {
         try runReportingErrors {
             let settings = try options.settings()
-            let agent = try LMSAgent(settings: settings, logger: try options.logger(settings), requireExtract: false, readOnly: true)
+            let agent = try LMSAgent(settings: settings, logger: try options.logger(settings), requireExtract: false, readOnly: true, lock: .release)
             defer { agent.close() }
             let f = try agent.buffer.release(id: id)
             print("file \(id) (\(f.path)) is released; `lms-agent resume` (or the next flush or watch round) applies it with its deletions")

@@ -36,7 +36,6 @@ public final class WatchService {
     private var nextRescan: Double = 0
     private var lastWatchdog: Double = 0
     private let metrics: MetricsFile?
-    private var lock: WatchLock?
 
     public init(agent: LMSAgent, options: WatchOptions, environment: [String: String] = ProcessInfo.processInfo.environment) {
         self.agent = agent
@@ -55,7 +54,6 @@ public final class WatchService {
     /// Runs until SIGTERM or SIGINT; returns the process exit code.
     public func run() throws -> Int32 {
         SignalTrap.install()
-        lock = try WatchLock(bufferPath: agent.buffer.path)
         let root = agent.root
         logger.info("watching \(root) (buffer \(agent.buffer.path), settle \(options.settleSeconds) s, max wait \(options.maxWaitSeconds) s)")
 
@@ -305,38 +303,5 @@ public final class WatchService {
         let size = lseek(fd, 0, SEEK_END)
         guard size > 0, pread(fd, &b, 1, size - 1) == 1 else { return false }
         return b == 0x0A
-    }
-}
-
-/// One watcher per buffer: an exclusive lock on `<buffer>.watch.lock`, holding the watcher's pid.
-/// `status` tests the lock to say whether a watcher is running.
-public final class WatchLock {
-    let fd: Int32
-
-    public init(bufferPath: String) throws {
-        let path = bufferPath + ".watch.lock"
-        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw AgentError.config("cannot open \(path): \(String(cString: strerror(errno)))") }
-        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
-            close(fd)
-            throw AgentError.config("another watcher (pid \(WatchLock.holder(bufferPath: bufferPath) ?? "?")) is running on this buffer")
-        }
-        _ = ftruncate(fd, 0)
-        let pid = Array("\(getpid())\n".utf8)
-        _ = pid.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-    }
-
-    deinit { close(fd) }
-
-    /// The pid of the running watcher, or nil when none holds the lock.
-    public static func holder(bufferPath: String) -> String? {
-        let path = bufferPath + ".watch.lock"
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        if flock(fd, LOCK_SH | LOCK_NB) == 0 { flock(fd, LOCK_UN); return nil }
-        var buf = [UInt8](repeating: 0, count: 32)
-        let n = read(fd, &buf, 32)
-        return n > 0 ? String(decoding: buf[0..<n], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : "?"
     }
 }
