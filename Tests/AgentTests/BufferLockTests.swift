@@ -35,12 +35,12 @@ struct BufferLockTests {
         let rejected = try #require(try w.buffer().files(where: "state = 'rejected'").first)
 
         for command in [["flush"], ["resume"], ["retry", String(rejected.id)]] {
-            let p = try AgentProcess.run(w, command, csvPath: command != ["retry", String(rejected.id)])
+            let p = try FaultAgent.run(w, command, csvPath: command != ["retry", String(rejected.id)])
             #expect(p.code == Agent.ExitStatus.fatal.rawValue, "\(command): \(p.output)")
             #expect(p.stderr.contains("watcher") && p.stderr.contains("pid \(pid)"), "\(command): \(p.output)")
         }
         // A second watcher is refused too.
-        let second = try AgentProcess.run(w, ["watch", "--settle-seconds", "0.5"])
+        let second = try FaultAgent.run(w, ["watch", "--settle-seconds", "0.5"])
         #expect(second.code == Agent.ExitStatus.fatal.rawValue, "\(second.output)")
         #expect(second.stderr.contains("pid \(pid)"), "\(second.output)")
         // Nothing was touched: the retried file is still rejected, the LMS-DS is as it was.
@@ -48,17 +48,17 @@ struct BufferLockTests {
         #expect(try w.dump() == before)
 
         // Reading is fine while it runs.
-        let status = try AgentProcess.run(w, ["status"])
+        let status = try FaultAgent.run(w, ["status"])
         #expect(status.code == 0, "\(status.output)")
         #expect(status.stdout.contains("watcher: running (pid \(pid))"), "\(status.output)")
-        let inspect = try AgentProcess.run(w, ["inspect", "files"])
+        let inspect = try FaultAgent.run(w, ["inspect", "files"])
         #expect(inspect.code == 0, "\(inspect.output)")
         #expect(inspect.stdout.contains("users/2026-09-01-07-00-00.csv"), "\(inspect.output)")
 
         // Once it has stopped, the same commands work.
         #expect(watch.stop().code == 0)
         #expect(BufferLock.holder(bufferPath: w.settings.bufferPath!) == nil)
-        let flush = try AgentProcess.run(w, ["flush"])
+        let flush = try FaultAgent.run(w, ["flush"])
         #expect(flush.code == Agent.ExitStatus.rejectedFiles.rawValue, "\(flush.output)")
     }
 
@@ -72,10 +72,10 @@ struct BufferLockTests {
 
         let w = try World(engine: engine)
         _ = try SampleGenerator.write(to: w.root, options: o)
-        let first = try AgentProcess(w, ["flush"])
+        let first = try FaultAgent(w, ["flush"])
         let pid = Self.holder(w)
         #expect(pid == String(first.pid), "\(first.output)")
-        let second = try AgentProcess(w, ["flush"])
+        let second = try FaultAgent(w, ["flush"])
         #expect(eventually(30) { second.stderr.contains("waiting") }, "\(second.output)")
         #expect(second.stderr.contains("flush (pid \(first.pid))"), "\(second.output)")
         #expect(first.process.isRunning, "the first flush was done before the second one asked: make the tree larger")
@@ -96,9 +96,9 @@ struct BufferLockTests {
         var o = SampleOptions()
         o.users = 400; o.sections = 30; o.assignmentsPerSection = 6
         _ = try SampleGenerator.write(to: w.root, options: o)
-        let flush = try AgentProcess(w, ["flush"])
+        let flush = try FaultAgent(w, ["flush"])
         #expect(Self.holder(w) == String(flush.pid), "\(flush.output)")
-        let watch = try AgentProcess(w, ["watch", "--settle-seconds", "0.3"])
+        let watch = try FaultAgent(w, ["watch", "--settle-seconds", "0.3"])
         defer { if watch.process.isRunning { _ = watch.stop() } }
         #expect(eventually(30) { watch.stderr.contains("flush (pid \(flush.pid))") }, "\(watch.output)")
         #expect(flush.wait() == 0, "\(flush.output)")

@@ -9,7 +9,7 @@ import Testing
 /// One run of the lms-agent binary (any subcommand) over a World's extract, as a real process.
 /// The LMS-DS is the World's, unless `dbname` (another SQLite file) or `server` (a PostgreSQL server
 /// of the test's own) is given; the buffer is the World's unless `buffer` is given.
-final class AgentProcess {
+final class FaultAgent {
     let process = Process()
     let stdoutPath: String
     let stderrPath: String
@@ -76,8 +76,8 @@ final class AgentProcess {
 
     /// Runs a command to its end.
     static func run(_ w: World, _ arguments: [String], csvPath: Bool = true, buffer: String? = nil, dbname: String? = nil,
-                    server: Server? = nil) throws -> AgentProcess {
-        let p = try AgentProcess(w, arguments, csvPath: csvPath, buffer: buffer, dbname: dbname, server: server)
+                    server: Server? = nil) throws -> FaultAgent {
+        let p = try FaultAgent(w, arguments, csvPath: csvPath, buffer: buffer, dbname: dbname, server: server)
         p.wait()
         return p
     }

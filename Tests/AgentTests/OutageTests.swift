@@ -68,13 +68,13 @@ struct PostgresCrashTests {
         let expected = try Self.reference()
         let server = try OwnPostgres()
         try server.connection("postgres").execute("CREATE DATABASE crash")
-        let target = AgentProcess.Server(port: server.port, database: "crash", password: server.password)
+        let target = FaultAgent.Server(port: server.port, database: "crash", password: server.password)
         let w = try World()
         try Self.writeTree(w.root)
         var kills: [String] = []
 
         // 1. The server dies while the large users file is being copied in.
-        let flush = try AgentProcess(w, ["flush"], server: target)
+        let flush = try FaultAgent(w, ["flush"], server: target)
         #expect(Self.waitForOpenTransaction(server, database: "crash", copyingUsers: true), "\(flush.output)")
         try server.stopImmediately()
         kills.append("flush, during the COPY of the users file")
@@ -91,7 +91,7 @@ struct PostgresCrashTests {
 
         // 2. and 3. `resume` is cut twice more, in the middle of later files.
         for after in [40, 160] {
-            let resume = try AgentProcess(w, ["resume"], csvPath: false, server: target)
+            let resume = try FaultAgent(w, ["resume"], csvPath: false, server: target)
             #expect(Self.waitForOpenTransaction(server, database: "crash", afterFiles: after), "\(resume.output)")
             try server.stopImmediately()
             kills.append("resume, in a file's transaction after \(after) files")
@@ -101,9 +101,9 @@ struct PostgresCrashTests {
         }
 
         // The server is up: resume finishes, a further flush has nothing to do.
-        let resume = try AgentProcess.run(w, ["resume"], csvPath: false, server: target)
+        let resume = try FaultAgent.run(w, ["resume"], csvPath: false, server: target)
         #expect(resume.code == expected.exit.rawValue, "\(resume.output)")
-        let again = try AgentProcess.run(w, ["flush"], server: target)
+        let again = try FaultAgent.run(w, ["flush"], server: target)
         #expect(again.code == expected.exit.rawValue, "\(again.output)")
         #expect(again.stdout.contains("forward: nothing to do"), "\(again.output)")
 
