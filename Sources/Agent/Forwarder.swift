@@ -50,6 +50,8 @@ public struct Forwarder {
     public let logger: Logger
     /// The mass-delete guard every snapshot passes, unless an operator released it (nil: none).
     public let deleteGuard: DeleteGuard?
+    /// Where to report how far forwarding is.
+    public var progress: (any ProgressSink)?
 
     public init(buffer: Buffer, store: any LMSDataStore, root: String, logger: Logger, deleteGuard: DeleteGuard? = .standard) {
         self.buffer = buffer
@@ -75,9 +77,11 @@ public struct Forwarder {
             if (a.state == .waiting) != (b.state == .waiting) { return a.state != .waiting }
             return Buffer.loadOrder(a, b)
         }
+        let meter = ProgressMeter(progress, phase: .forwarding, total: pending.count)
         for listed in pending {
             // A shutdown waits for the file in hand, never for the rest.
             if shouldStop() { break }
+            defer { meter.fileDone(rows: listed.state == .waiting ? 0 : listed.rowCount, resource: listed.resource?.rawValue) }
             // Earlier steps of this pass may have changed it (superseded by a newer version).
             guard let file = try buffer.file(id: listed.id), file.state.isPending, let resource = file.resource else { continue }
             var tally = report.byResource[resource.rawValue] ?? ResourceTally()

@@ -27,6 +27,8 @@ public struct RunSummary: Sendable, Codable {
     public var stage: StageReport?
     public var forward: ForwardReport
     public var unavailable: String?
+    /// A signal stopped the run between two files; what was done is kept.
+    public var interrupted: Bool = false
     /// After the run: rejected files still outstanding, rows still waiting, files still pending.
     public var outstandingRejected: Int
     /// Files the mass-delete guard holds (after the run).
@@ -40,6 +42,7 @@ public struct RunSummary: Sendable, Codable {
     public var peakResidentBytes: Int
 
     public var exitCode: ExitStatus {
+        if interrupted { return .interrupted }
         if unavailable != nil { return .targetUnavailable }
         if heldFiles > 0 { return .heldFiles }
         if outstandingRejected > 0 { return .rejectedFiles }
@@ -66,6 +69,17 @@ public enum ExitStatus: Int32, Sendable, Codable {
     case targetUnavailable = 4
     /// A snapshot is held by the mass-delete guard: `lms-agent release ID`, or a newer snapshot.
     case heldFiles = 5
+    /// SIGTERM or SIGINT stopped the run after the file in hand; `flush` or `resume` goes on.
+    case interrupted = 6
+}
+
+extension LMSAgent {
+    /// Makes SIGTERM and SIGINT stop a run between two files instead of killing the process;
+    /// returns the check to pass as `shouldStop`.
+    public static func stopOnSignals() -> @Sendable () -> Bool {
+        SignalTrap.install()
+        return { SignalTrap.stopping }
+    }
 }
 
 /// The agent: the buffer of one extract and one target LMS-DS, and the steps every command uses.
@@ -111,6 +125,9 @@ public final class LMSAgent {
         self.root = root
     }
 
+    /// Where `flush`, `resume` and watch rounds report how far they are (nil: nowhere).
+    public var progress: (any ProgressSink)?
+
     /// Stores this agent opened; `close` ends them.
     private var openedStores: [any LMSDataStore] = []
 
@@ -144,7 +161,9 @@ public final class LMSAgent {
 
     /// The forwarder from this agent's buffer into `store`, with the settings' mass-delete guard.
     public func forwarder(store: any LMSDataStore) -> Forwarder {
-        Forwarder(buffer: buffer, store: store, root: root, logger: logger, deleteGuard: settings.deleteGuard)
+        var f = Forwarder(buffer: buffer, store: store, root: root, logger: logger, deleteGuard: settings.deleteGuard)
+        f.progress = progress
+        return f
     }
 
     /// Scans the extract tree and stages every new or changed file.
@@ -179,9 +198,14 @@ public final class LMSAgent {
         var report = StageReport()
         var changing: [String] = []
         let stager = Stager(root: root, buffer: buffer, logger: logger)
+        let meter = ProgressMeter(progress, phase: .staging, total: candidates.count)
         try buffer.batch {
             for candidate in candidates {
                 if shouldStop() { break }
+                var stagedRows = 0
+                defer {
+                    if case .file(let f) = candidate.classification { meter.fileDone(rows: stagedRows, resource: f.resource.rawValue) }
+                }
                 guard case .file = candidate.classification else {
                     if case .ignored(let why) = candidate.classification { logger.debug("ignored \(candidate.relativePath): \(why)") }
                     continue
@@ -191,6 +215,7 @@ public final class LMSAgent {
                 case .staged(_, let rows):
                     report.staged += 1
                     report.stagedRows += rows
+                    stagedRows = rows
                 case .unchanged: report.unchanged += 1
                 case .rejected(_, let error):
                     report.rejected += 1
@@ -218,13 +243,14 @@ public final class LMSAgent {
         try checkTargetBinding()
     }
 
-    public func run(scan: Bool) throws -> RunSummary {
+    public func run(scan: Bool, shouldStop: () -> Bool = { false }) throws -> RunSummary {
         try prepareToForward()
+        defer { progress?.finish() }
         let start = Date()
         var unavailable: String? = nil
         var stage: StageReport? = nil
         do {
-            stage = scan ? try scanAndStage() : nil
+            stage = scan ? try scanAndStage(shouldStop: shouldStop) : nil
         } catch {
             // The buffer's disk is full or failing: what was staged so far is kept (each file is
             // atomic); the rest is read again next time.
@@ -237,7 +263,7 @@ public final class LMSAgent {
         if unavailable == nil {
             do {
                 let store = try openStore()
-                forward = try forwarder(store: store).forwardPending()
+                forward = try shouldStop() ? ForwardReport() : forwarder(store: store).forwardPending(shouldStop: shouldStop)
             } catch let StoreError.unavailable(message) {
                 unavailable = message
                 logger.error("the LMS-DS is unavailable; everything staged stays in the buffer for resume: \(message)")
@@ -257,7 +283,7 @@ public final class LMSAgent {
                 """)
         }
         let pending = try buffer.pendingFiles()
-        return RunSummary(stage: stage, forward: forward, unavailable: unavailable,
+        return RunSummary(stage: stage, forward: forward, unavailable: unavailable, interrupted: shouldStop(),
                           outstandingRejected: try buffer.outstandingRejected().count,
                           heldFiles: try buffer.heldFiles().count,
                           waitingRows: pending.reduce(0) { $0 + $1.waitingRows },

@@ -17,6 +17,7 @@ public struct TextLogHandler: LogHandler {
         let meta = metadata.merging(event.metadata ?? [:]) { $1 }
         var line = "\(Self.timestamp()) \(Self.name(event.level)) \(event.message)"
         if !meta.isEmpty { line += " " + meta.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ") }
+        TerminalProgress.erase()
         FileHandle.standardError.write(Data((line + "\n").utf8))
     }
 

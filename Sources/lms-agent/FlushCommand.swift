@@ -18,9 +18,7 @@ struct Flush: ParsableCommand {
             settings.flushSettleSeconds = settleSeconds
             let agent = try LMSAgent(settings: settings, logger: try options.logger(settings), requireExtract: true, lock: .flush)
             defer { agent.close() }
-            let summary = try agent.run(scan: true)
-            try printSummary(summary, agent: agent, json: json)
-            return summary.exitCode
+            return try runAndReport(agent, scan: true, options: options, json: json)
         }
     }
 }
@@ -37,23 +35,33 @@ struct Resume: ParsableCommand {
             let settings = try options.settings()
             let agent = try LMSAgent(settings: settings, logger: try options.logger(settings), requireExtract: false, lock: .resume)
             defer { agent.close() }
-            let summary = try agent.run(scan: false)
-            try printSummary(summary, agent: agent, json: json)
-            return summary.exitCode
+            return try runAndReport(agent, scan: false, options: options, json: json)
         }
     }
 }
 
-func printSummary(_ s: RunSummary, agent: LMSAgent, json: Bool) throws {
+/// `flush` and `resume`: the header when the work starts, progress while it runs (redrawn on a
+/// terminal, a periodic log line elsewhere), SIGTERM/SIGINT finishing the file in hand, the summary.
+func runAndReport(_ agent: LMSAgent, scan: Bool, options: CommonOptions, json: Bool) throws -> ExitStatus {
+    if !json {
+        print("extract: \(agent.root)")
+        print("buffer:  \(agent.buffer.path)")
+        print("target:  \(agent.boundTarget ?? TargetIdentity.of(agent.settings).text)")
+        fflush(nil)
+    }
+    let terminal = !json && options.effectiveLogFormat == "text" && TerminalProgress.isTerminal
+    agent.progress = terminal ? TerminalProgress() : LoggedProgress(logger: agent.logger)
+    let summary = try agent.run(scan: scan, shouldStop: LMSAgent.stopOnSignals())
+    try printSummary(summary, json: json)
+    return summary.exitCode
+}
+
+func printSummary(_ s: RunSummary, json: Bool) throws {
     if json {
         struct Out: Encodable { var summary: RunSummary; var exitCode: Int32 }
         try printJSON(Out(summary: s, exitCode: s.exitCode.rawValue))
         return
     }
-    let target = (try? agent.openStore(migrate: false).location) ?? agent.settings.engine.rawValue
-    print("extract: \(agent.root)")
-    print("buffer:  \(agent.buffer.path)")
-    print("target:  \(target)")
     if let st = s.stage {
         print("scan:    \(st.seen) files seen: \(st.staged) staged (\(st.stagedRows) rows), \(st.unchanged) unchanged, \(st.rejected) rejected, \(st.ignored) ignored (no data)\(st.changing > 0 ? ", \(st.changing) still changing" : "")\(st.stillWriting > 0 ? ", \(st.stillWriting) still being written (taken on the next run)" : "")")
         for e in st.errors { print("  rejected: \(e)") }
@@ -66,7 +74,13 @@ func printSummary(_ s: RunSummary, agent: LMSAgent, json: Bool) throws {
     }
     let total = s.forward.total
     if t.rows.isEmpty {
-        print("forward: nothing to do")
+        if s.unavailable != nil && s.pendingFiles > 0 {
+            print("forward: \(s.pendingFiles) file(s) staged, target unavailable")
+        } else if s.pendingFiles > 0 {
+            print("forward: \(s.pendingFiles) file(s) still pending")
+        } else {
+            print("forward: nothing to do")
+        }
     } else {
         t.add(["total", "\(total.files)", "\(total.rows)", "\(total.inserted)", "\(total.updated)", "\(total.restored)", "\(total.softDeleted)", "\(total.waitingRows)", "\(total.rejectedFiles)", "\(total.supersededFiles)", "\(total.heldFiles)"])
         print(t.render())
@@ -76,6 +90,7 @@ func printSummary(_ s: RunSummary, agent: LMSAgent, json: Bool) throws {
     switch s.exitCode {
     case .success: verdict = "everything applied"
     case .rejectedFiles: verdict = "\(s.outstandingRejected) file(s) rejected: see `lms-agent inspect errors`"
+    case .interrupted: verdict = "stopped by a signal after the file in hand; what was done is kept: run `lms-agent resume` or flush again"
     case .heldFiles: verdict = "\(s.heldFiles) file(s) held by the mass-delete guard: see `lms-agent inspect files --state held`, then `lms-agent release ID` if the deletions are real"
     case .waitingRows: verdict = "\(s.waitingRows) row(s) wait for their parents: see `lms-agent inspect waiting`"
     case .targetUnavailable: verdict = "the LMS-DS is unavailable (\(s.unavailable ?? "")); staged files are kept: run `lms-agent resume` later"

@@ -10,7 +10,7 @@ struct LMSAgentCommand: ParsableCommand {
             Exit codes: 0 everything applied; 1 fatal error; 2 a file was rejected (bad input or refused by the \
             LMS-DS); 3 rows wait for parents not yet in the LMS-DS; 4 the LMS-DS (or the buffer's disk) is \
             unavailable (staged work is kept for resume); 5 a snapshot is held by the mass-delete guard \
-            (`lms-agent release ID`); 64 bad usage.
+            (`lms-agent release ID`); 6 stopped by SIGTERM or SIGINT after the file in hand (resume goes on); 64 bad usage.
             """,
         subcommands: [Watch.self, Flush.self, Resume.self, Status.self, Inspect.self, Retry.self, Release.self, GenerateSample.self])
 

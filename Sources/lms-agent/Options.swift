@@ -78,6 +78,9 @@ struct CommonOptions: ParsableArguments {
         return try Settings.resolve(o)
     }
 
+    /// `--log-format` or LOG_FORMAT, lower case (`text` by default).
+    var effectiveLogFormat: String { (logFormat ?? ProcessInfo.processInfo.environment["LOG_FORMAT"] ?? "text").lowercased() }
+
     func logger(_ settings: Settings) throws -> Logger {
         guard let level = TextLogHandler.level(named: settings.logLevel) else {
             throw ValidationError("unknown log level '\(settings.logLevel)': use DEBUG, INFO, WARNING, ERROR or CRITICAL")

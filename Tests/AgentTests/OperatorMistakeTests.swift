@@ -188,3 +188,90 @@ struct StillWritingTests {
         #expect(try w.snapshot("LMSUser").filter { !$0.value.hasSuffix("deleted") }.keys.sorted() == ["u1", "u5"])
     }
 }
+
+/// Issue 8, section 2: long work is visible, and a signal stops it cleanly.
+@Suite("Progress and signals", .serialized)
+struct ProgressTests {
+    /// A generated tree big enough for a flush of several seconds.
+    static func sample(_ w: World) throws -> CLI {
+        let cli = CLI(w)
+        try FileManager.default.removeItem(atPath: w.root)
+        #expect(try cli.run("generate-sample", w.root, "--users", "1500", "--sections", "75", "--assignments-per-section", "8").code == 0)
+        return cli
+    }
+
+    @Test func aFlushOnATerminalRedrawsItsProgressAtLeastOnceASecond() throws {
+        let w = try World()
+        let cli = try Self.sample(w)
+        let typescript = w.dir + "/typescript"
+        let command = "\(WatchProcess.binary) flush --csvpath \(w.root) --buffer \(w.dir)/b.sqlite --dbname \(w.dir)/lms.sqlite"
+        let start = ContinuousClock.now
+        let r = try cli.runTool("/usr/bin/script", ["-qfec", command, typescript])
+        let seconds = Double((ContinuousClock.now - start).components.seconds)
+        #expect(r.code == 0, "\(r.out)")
+        let screen = try String(contentsOfFile: typescript, encoding: .utf8)
+        let redraws = screen.components(separatedBy: "\r\u{1B}[2Kstaging").count + screen.components(separatedBy: "\r\u{1B}[2Kforwarding").count - 2
+        #expect(Double(redraws) >= seconds - 1, "\(redraws) redraws in \(seconds) s")
+        // The header comes first, and the line is erased before the summary.
+        #expect(screen.range(of: "target:")!.lowerBound < screen.range(of: "staging")!.lowerBound)
+        #expect(screen.contains("\r\u{1B}[2Kscan:"))
+    }
+
+    @Test func onAPipeProgressIsALogLineNotEscapes() throws {
+        let w = try World()
+        let cli = try Self.sample(w)
+        let r = try cli.run("flush", "--csvpath", w.root, "--buffer", "b.sqlite", "--dbname", "lms.sqlite")
+        #expect(r.code == 0)
+        #expect(!r.out.contains("\u{1B}["))
+        #expect(r.out.contains("INFO progress: "), "\(r.out)")
+    }
+
+    /// SIGTERM during a flush finishes the file in hand, prints the summary and exits 6; the next
+    /// flush goes on and ends as one clean run would.
+    @Test func sigtermDuringAFlushPrintsTheSummaryAndExits6() throws {
+        let w = try World()
+        let cli = try Self.sample(w)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: WatchProcess.binary)
+        p.arguments = ["flush", "--csvpath", w.root, "--buffer", w.dir + "/b.sqlite", "--dbname", w.dir + "/lms.sqlite"]
+        p.environment = cli.env
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = out
+        try p.run()
+        usleep(1_500_000)
+        kill(p.processIdentifier, SIGTERM)
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 6, "\(text)")
+        #expect(text.contains("stopped by a signal"), "\(text)")
+        #expect(text.contains("resource") || text.contains("scan:"), "\(text)")
+        let again = try cli.run("flush", "--csvpath", w.root, "--buffer", "b.sqlite", "--dbname", "lms.sqlite")
+        #expect(again.code == 0, "\(again.out)")
+        let reference = try World()
+        let rcli = try Self.sample(reference)
+        #expect(try rcli.run("flush", "--csvpath", reference.root, "--buffer", "b.sqlite", "--dbname", "lms.sqlite").code == 0)
+        for table in ["LMSUser", "LMSSection", "Assignment", "AssignmentSubmission", "LMSUserLMSSectionAssociation"] {
+            #expect(try SQLiteProbe(w.dir + "/lms.sqlite").count(table) == SQLiteProbe(reference.dir + "/lms.sqlite").count(table), "\(table)")
+        }
+    }
+}
+
+extension CLI {
+    /// Runs another program (not lms-agent) the same way.
+    func runTool(_ path: String, _ args: [String]) throws -> (code: Int32, out: String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: path)
+        p.arguments = args
+        p.environment = env
+        p.currentDirectoryURL = URL(fileURLWithPath: dir)
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = out
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+}
