@@ -105,7 +105,7 @@ public final class LMSAgent {
         self.logger = logger
         if requireExtract {
             guard let csv = settings.csvPath else {
-                throw AgentError.config("name the extract directory with --csvpath (or CSV_PATH)")
+                throw AgentError.usage("name the extract directory with --csvpath (or CSV_PATH)")
             }
             var isDir: ObjCBool = false
             guard FileManager.default.fileExists(atPath: csv, isDirectory: &isDir), isDir.boolValue else {

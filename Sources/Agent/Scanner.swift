@@ -136,7 +136,11 @@ public enum Scanner {
 
 public enum AgentError: Error, CustomStringConvertible {
     case config(String)
+    /// A value the command line (or its environment) got wrong: bad usage, exit 64.
+    case usage(String)
     public var description: String {
-        switch self { case .config(let m): return m }
+        switch self {
+        case .config(let m), .usage(let m): return m
+        }
     }
 }

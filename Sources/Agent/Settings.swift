@@ -70,7 +70,7 @@ public struct Settings: Sendable {
         let engine: Engine
         if let engineText {
             guard let e = Engine(rawValue: engineText == "postgres" ? "postgresql" : engineText) else {
-                throw AgentError.config("unknown engine '\(engineText)': use sqlite, postgresql or mssql")
+                throw AgentError.usage("unknown engine '\(engineText)': use sqlite, postgresql or mssql")
             }
             engine = e
         } else {
@@ -81,7 +81,7 @@ public struct Settings: Sendable {
         }
         var port: Int? = nil
         if let p = pick(cli.port, "DB_PORT") {
-            guard let n = Int(p), (0...65535).contains(n) else { throw AgentError.config("--port must be a TCP port number, not '\(p)'") }
+            guard let n = Int(p), (0...65535).contains(n) else { throw AgentError.usage("--port must be a TCP port number, not '\(p)'") }
             port = n == 0 ? nil : n
         }
         let integrated = cli.useIntegratedSecurity || ["true", "yes", "t", "y", "1", "on"].contains(env["USE_INTEGRATED_SECURITY"]?.lowercased() ?? "")
@@ -90,13 +90,13 @@ public struct Settings: Sendable {
         if let text = pick(cli.maxDeleteShare, "LMS_AGENT_MAX_DELETE_SHARE") {
             let digits = text.hasSuffix("%") ? String(text.dropLast()).trimmingCharacters(in: .whitespaces) : text
             guard let percent = Double(digits), (0...100).contains(percent) else {
-                throw AgentError.config("--max-delete-share is a percentage from 0 to 100 (100 turns the guard off), not '\(text)'")
+                throw AgentError.usage("--max-delete-share is a percentage from 0 to 100 (100 turns the guard off), not '\(text)'")
             }
             deleteGuard = percent >= 100 ? nil : DeleteGuard(maxShare: percent / 100, minimumScope: DeleteGuard.standard.minimumScope)
         }
         if let text = pick(cli.minGuardedScope, "LMS_AGENT_MIN_GUARDED_SCOPE") {
             guard let n = Int(text), n >= 0 else {
-                throw AgentError.config("--min-guarded-scope is a number of rows (0 or more), not '\(text)'")
+                throw AgentError.usage("--min-guarded-scope is a number of rows (0 or more), not '\(text)'")
             }
             deleteGuard?.minimumScope = n
         }

@@ -5,7 +5,8 @@ import Foundation
 
 struct Flush: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Scan the extract, stage new or changed files, forward everything pending, print a summary.")
+        abstract: "Scan the extract, stage new or changed files, forward everything pending, print a summary.",
+        discussion: exitCodesHelp)
 
     @OptionGroup var options: CommonOptions
     @Flag(help: "Print the summary as JSON.") var json = false
@@ -25,7 +26,8 @@ struct Flush: ParsableCommand {
 
 struct Resume: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Forward what is already staged in the buffer, without reading the extract (it may be gone).")
+        abstract: "Forward what is already staged in the buffer, without reading the extract (it may be gone).",
+        discussion: exitCodesHelp)
 
     @OptionGroup var options: CommonOptions
     @Flag(help: "Print the summary as JSON.") var json = false

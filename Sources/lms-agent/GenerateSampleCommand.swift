@@ -7,7 +7,8 @@ import SampleExtract
 struct GenerateSample: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "generate-sample",
-        abstract: "Write a realistic, deterministic extractor tree (the project's own data, for trying and benchmarking).")
+        abstract: "Write a realistic, deterministic extractor tree (the project's own data, for trying and benchmarking).",
+        discussion: exitCodesHelp)
 
     @Argument(help: "The folder to write into (created if needed).") var directory: String
     @Option(help: "Number of users.") var users = 50

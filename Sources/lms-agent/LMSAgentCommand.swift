@@ -1,17 +1,23 @@
 import Agent
 import ArgumentParser
+import Foundation
+
+/// The exit codes, as every subcommand's help shows them (the README's table says the same).
+let exitCodesHelp = """
+    Exit codes: 0 everything applied; 1 fatal or configuration error (nothing was done); 2 a file was \
+    rejected (bad input or refused by the LMS-DS); 3 rows wait for parents not yet in the LMS-DS; 4 the \
+    LMS-DS or the buffer's disk is unavailable (staged work is kept for resume); 5 a snapshot is held by \
+    the mass-delete guard (`lms-agent release ID`); 6 stopped by SIGTERM or SIGINT after the file in \
+    hand (resume goes on); 64 bad usage.
+    """
 
 @main
 struct LMSAgentCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lms-agent",
         abstract: "Loads Ed-Fi LMS Toolkit extracts into an LMS data store, exactly once, through a local buffer.",
-        discussion: """
-            Exit codes: 0 everything applied; 1 fatal error; 2 a file was rejected (bad input or refused by the \
-            LMS-DS); 3 rows wait for parents not yet in the LMS-DS; 4 the LMS-DS (or the buffer's disk) is \
-            unavailable (staged work is kept for resume); 5 a snapshot is held by the mass-delete guard \
-            (`lms-agent release ID`); 6 stopped by SIGTERM or SIGINT after the file in hand (resume goes on); 64 bad usage.
-            """,
+        discussion: exitCodesHelp,
+        version: "lms-agent 0.4.0",
         subcommands: [Watch.self, Flush.self, Resume.self, Status.self, Inspect.self, Retry.self, Release.self, GenerateSample.self])
 
     /// Parses a copy of the arguments, after blanking the secrets among them in the process's own
@@ -19,6 +25,21 @@ struct LMSAgentCommand: ParsableCommand {
     static func main() {
         let arguments = Array(CommandLine.arguments.dropFirst())
         ArgumentSecrets.blank()
-        main(arguments)
+        do {
+            var command = try parseAsRoot(arguments)
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            if error is ExitCode { Foundation.exit(code.rawValue) }   // the command reported it already
+            let message = fullMessage(for: error)
+            if code == .success {   // --help, --version
+                print(message)
+                Foundation.exit(0)
+            }
+            // One error style for usage errors too: `lms-agent: error: ...`, then the usage line.
+            let text = message.hasPrefix("Error: ") ? String(message.dropFirst(7)) : message
+            FileHandle.standardError.write(Data("lms-agent: error: \(text)\n".utf8))
+            Foundation.exit(code.rawValue)
+        }
     }
 }

@@ -108,6 +108,8 @@ func runReportingErrors(_ body: () throws -> ExitStatus) throws {
         status = try body()
     } catch let e as ValidationError {
         throw e
+    } catch AgentError.usage(let message) {
+        throw ValidationError(message)
     } catch {
         FileHandle.standardError.write(Data("lms-agent: error: \(error)\n".utf8))
         throw ExitCode(ExitStatus.fatal.rawValue)
@@ -117,7 +119,7 @@ func runReportingErrors(_ body: () throws -> ExitStatus) throws {
 
 func printJSON<T: Encodable>(_ value: T) throws {
     let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
     print(String(decoding: try encoder.encode(value), as: UTF8.self))
 }
 

@@ -6,7 +6,8 @@ import Foundation
 
 struct Status: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Show where the buffer and LMS-DS are, files and rows per state and resource, and the last errors.")
+        abstract: "Show where the buffer and LMS-DS are, files and rows per state and resource, and the last errors.",
+        discussion: exitCodesHelp)
 
     @OptionGroup var options: CommonOptions
     @Flag(help: "Print as JSON.") var json = false
@@ -54,7 +55,8 @@ struct Status: ParsableCommand {
 
 struct Retry: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Put a rejected (or superseded) file back in line: staged rows are forwarded again, bad input is read again.")
+        abstract: "Put a rejected (or superseded) file back in line: staged rows are forwarded again, bad input is read again.",
+        discussion: exitCodesHelp)
 
     @OptionGroup var options: CommonOptions
     @Argument(help: "The file's id (see `inspect files`).") var id: Int64
@@ -90,7 +92,8 @@ struct Retry: ParsableCommand {
 
 struct Release: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Release a file held by the mass-delete guard: the next resume, flush or watch round applies it, whatever it deletes.")
+        abstract: "Release a file held by the mass-delete guard: the next resume, flush or watch round applies it, whatever it deletes.",
+        discussion: exitCodesHelp)
 
     @OptionGroup var options: CommonOptions
     @Argument(help: "The held file's id (see `inspect files --state held`).") var id: Int64
