@@ -35,7 +35,7 @@ let package = Package(
         .target(name: "SampleExtract", dependencies: ["Extract"]),
         // The pipeline: scan, stage, forward, and the commands' logic.
         .target(name: "Agent", dependencies: [
-            "Extract", "Buffer", "Stores",
+            "Extract", "Buffer", "Stores", "PostgresDB", "SQLiteDB",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "lms-agent", dependencies: [

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Logging
+import SQLiteDB
 
 /// One writer per buffer at a time: an exclusive `flock` on `<buffer>.lock`, which records the
 /// holder's pid and command.
@@ -38,10 +39,8 @@ public final class BufferLock {
     /// `retry` or `release` that holds it, refusing when a watcher does.
     public init(bufferPath: String, for command: Command, logger: Logger) throws {
         path = BufferLock.lockPath(bufferPath: bufferPath)
-        let dir = (bufferPath as NSString).deletingLastPathComponent
-        if !dir.isEmpty {
-            try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        }
+        // Folders made 0700 from the start, as the buffer's own (FileManager makes 0777, then chmods).
+        try? SQLiteDatabase.createFolders(containing: bufferPath)
         fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw AgentError.config("cannot open the buffer's lock file \(path): \(String(cString: strerror(errno)))") }
         var announced = false

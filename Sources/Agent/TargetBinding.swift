@@ -1,5 +1,6 @@
 import Buffer
 import Foundation
+import PostgresDB
 import Stores
 
 /// Which LMS-DS a buffer forwards to. A buffer's ledger says what *one* target has applied: pointed
@@ -20,8 +21,12 @@ public struct TargetIdentity: Sendable, Equatable, CustomStringConvertible {
         case .postgresql:
             var host = settings.server, port = settings.port.map(String.init), db = settings.dbname
             if let cs = settings.connectionString {
-                let parts = ConnectionString.parts(of: cs)
-                host = host ?? parts["host"]
+                // libpq's own parse: a password holding '?', '/' or '@' is not taken for a host or a
+                // port. A string libpq does not expand is a database name (a mistyped URI: redacted).
+                let parts = ConnectionString.isExpandedByLibpq(cs)
+                    ? ConnectionString.publicParts(of: cs) ?? [:]
+                    : ["dbname": Redactor(parameters: [("dbname", cs)]).redact(cs)]
+                host = host ?? parts["host"] ?? parts["hostaddr"]
                 port = port ?? parts["port"]
                 db = db ?? parts["dbname"]
             }
@@ -41,33 +46,6 @@ public struct TargetIdentity: Sendable, Equatable, CustomStringConvertible {
         let dir = (path as NSString).deletingLastPathComponent
         if let r = realpath(dir, nil) { defer { free(r) }; return String(cString: r) + "/" + (path as NSString).lastPathComponent }
         return path
-    }
-}
-
-/// Reads host, port and database out of a PostgreSQL URI or conninfo string (never the password).
-enum ConnectionString {
-    static func parts(of text: String) -> [String: String] {
-        var out: [String: String] = [:]
-        if text.hasPrefix("postgresql://") || text.hasPrefix("postgres://") {
-            var rest = Substring(text[text.range(of: "://")!.upperBound...])
-            if let q = rest.firstIndex(of: "?") { rest = rest[..<q] }
-            if let at = rest.lastIndex(of: "@") { rest = rest[rest.index(after: at)...] }
-            let hostPort = rest.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
-            if let hp = hostPort.first, !hp.isEmpty {
-                let pieces = hp.split(separator: ":", maxSplits: 1)
-                out["host"] = String(pieces[0])
-                if pieces.count > 1 { out["port"] = String(pieces[1]) }
-            }
-            if hostPort.count > 1, !hostPort[1].isEmpty { out["dbname"] = String(hostPort[1]).removingPercentEncoding }
-        } else {
-            for pair in text.split(separator: " ") {
-                let kv = pair.split(separator: "=", maxSplits: 1)
-                if kv.count == 2, ["host", "port", "dbname"].contains(String(kv[0])) {
-                    out[String(kv[0])] = String(kv[1]).trimmingCharacters(in: CharacterSet(charactersIn: "'"))
-                }
-            }
-        }
-        return out
     }
 }
 

@@ -97,11 +97,7 @@ public final class SQLiteDatabase: @unchecked Sendable {
             if restrictExisting { restrict(path, to: mode) }
             return
         }
-        var folder = path.hasPrefix("/") ? "" : "."
-        for part in path.split(separator: "/").dropLast() {
-            folder += "/" + part
-            if mkdir(folder, 0o700) != 0 && errno != EEXIST { throw failure("cannot create folder \(folder)") }
-        }
+        try createFolders(containing: path)
         // O_EXCL: only a file made here gets `mode`; one that appears meanwhile is left to its maker.
         let fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode)
         if fd >= 0 {
@@ -110,6 +106,18 @@ public final class SQLiteDatabase: @unchecked Sendable {
         }
         guard errno == EEXIST else { throw failure("cannot create \(path)") }
         if restrictExisting { restrict(path, to: mode) }
+    }
+
+    /// Creates the missing folders above `path` with mode 0700 (the mode of mkdir itself, so that a
+    /// folder never exists with a wider one, as it would after mkdir 0777 and a chmod).
+    public static func createFolders(containing path: String) throws {
+        var folder = path.hasPrefix("/") ? "" : "."
+        for part in path.split(separator: "/").dropLast() {
+            folder += "/" + part
+            if mkdir(folder, 0o700) != 0 && errno != EEXIST {
+                throw SQLiteError(code: SQLITE_CANTOPEN, message: "cannot create folder \(folder): \(String(cString: strerror(errno)))", sql: nil)
+            }
+        }
     }
 
     /// Takes from an existing file and its `-wal`, `-shm` and `-journal` what `mode` does not grant.

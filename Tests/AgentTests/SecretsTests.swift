@@ -146,6 +146,41 @@ struct SecretsTests {
         }
     }
 
+    /// A password with URI delimiters in it (libpq reads `u:pw?x@host` as user and password): the
+    /// buffer records its target by host, port and database, and neither that record nor the
+    /// "bound to another target" message may take a piece of the password for a host or a port.
+    @Test(.enabled(if: TestPostgres.configured, "PostgreSQL is not configured"))
+    func aPasswordWithURIDelimitersIsNotTakenForAHost() throws {
+        let w = try World(engine: .postgresql)
+        try w.writeBase()
+        let role = "sec_" + w.database.suffix(8)
+        let password = Self.secret + "?x/y"
+        let admin = try TestPostgres.admin()
+        try admin.execute("CREATE ROLE \(role) LOGIN PASSWORD '\(password)'")
+        defer {
+            _ = try? admin.execute("DROP DATABASE IF EXISTS \(w.database) WITH (FORCE)")
+            _ = try? admin.execute("DROP ROLE IF EXISTS \(role)")
+        }
+        try w.execute("GRANT CREATE ON DATABASE \(w.database) TO \(role)")
+        let encoded = password.replacingOccurrences(of: "/", with: "%2F")
+        let uri = "postgresql://\(role):\(encoded)@\(TestPostgres.host):\(TestPostgres.port)/\(w.database)"
+        let buffer = w.dir + "/buffer.sqlite"
+        let env = ["HOME": w.dir]
+        let flush = try AgentRun.run(["flush", "--csvpath", w.root, "--buffer", buffer], environment: env.merging(["DB_CONNECTION_STRING": uri]) { $1 }, directory: w.dir)
+        #expect(flush.code == 0, "\(flush.output)")
+        #expect(!flush.output.contains(Self.secret), "\(flush.output)")
+        // The same buffer pointed at another database: refused, naming both targets, no secret.
+        let other = uri.replacingOccurrences(of: "/\(w.database)", with: "/postgres")
+        let refused = try AgentRun.run(["flush", "--csvpath", w.root, "--buffer", buffer], environment: env.merging(["DB_CONNECTION_STRING": other]) { $1 }, directory: w.dir)
+        #expect(refused.code != 0)
+        #expect(refused.output.contains("forwards to"), "\(refused.output)")
+        #expect(!refused.output.contains(Self.secret), "\(refused.output)")
+        for file in try filesWritten(under: w.dir) {
+            let bytes = try Data(contentsOf: URL(fileURLWithPath: file))
+            #expect(bytes.range(of: Data(Self.secret.utf8)) == nil, "the secret is in \(file)")
+        }
+    }
+
     /// A watcher told the password on its command line: `ps` shows it blanked, its log and buffer
     /// never hold it, and it has no child process that could inherit it.
     @Test func aWatcherBlanksItsArgumentsAndHasNoChildren() throws {
