@@ -23,6 +23,9 @@ struct GenerateSample: ParsableCommand {
         guard users > 0, sections > 0, assignmentsPerSection >= 0, day >= 1 else {
             throw ValidationError("--users and --sections must be positive, --day at least 1")
         }
+        guard ["Canvas", "Schoology", "Google"].contains(sourceSystem) else {
+            throw ValidationError("unknown --source-system '\(sourceSystem)': use Canvas, Schoology or Google")
+        }
     }
 
     func run() throws {

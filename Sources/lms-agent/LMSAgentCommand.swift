@@ -25,13 +25,22 @@ struct LMSAgentCommand: ParsableCommand {
     static func main() {
         let arguments = Array(CommandLine.arguments.dropFirst())
         ArgumentSecrets.blank()
+        var parsed: (any ParsableCommand)? = nil
         do {
             var command = try parseAsRoot(arguments)
+            parsed = command
             try command.run()
         } catch {
             let code = exitCode(for: error)
             if error is ExitCode { Foundation.exit(code.rawValue) }   // the command reported it already
-            let message = fullMessage(for: error)
+            // An error from a subcommand's run comes with that subcommand's usage line.
+            var message = fullMessage(for: error)
+            if let parsed {
+                let name = type(of: parsed)._commandName
+                message = type(of: parsed).fullMessage(for: error)
+                    .replacingOccurrences(of: "Usage: \(name) ", with: "Usage: lms-agent \(name) ")
+                    .replacingOccurrences(of: "See '\(name) --help'", with: "See 'lms-agent \(name) --help'")
+            }
             if code == .success {   // --help, --version
                 print(message)
                 Foundation.exit(0)

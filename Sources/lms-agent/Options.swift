@@ -2,6 +2,7 @@ import Agent
 import ArgumentParser
 import Foundation
 import Logging
+import Synchronization
 import PostgresDB
 
 /// The upstream loader's options (same names, same environment variables), plus the agent's own.
@@ -87,6 +88,7 @@ struct CommonOptions: ParsableArguments {
         }
         let format = (logFormat ?? ProcessInfo.processInfo.environment["LOG_FORMAT"] ?? "text").lowercased()
         guard format == "text" || format == "json" else { throw ValidationError("--log-format is text or json") }
+        errorsAsJSON.withLock { $0 = format == "json" }
         var logger = Logger(label: "lms-agent") { _ in
             format == "json" ? AnyLogHandler(JSONLogHandler(level: level)) : AnyLogHandler(TextLogHandler(level: level))
         }
@@ -111,10 +113,24 @@ func runReportingErrors(_ body: () throws -> ExitStatus) throws {
     } catch AgentError.usage(let message) {
         throw ValidationError(message)
     } catch {
-        FileHandle.standardError.write(Data("lms-agent: error: \(error)\n".utf8))
+        reportError("\(error)")
         throw ExitCode(ExitStatus.fatal.rawValue)
     }
     if status != .success { throw ExitCode(status.rawValue) }
+}
+
+/// Whether errors are printed as JSON lines (`--log-format json`), set when the logger is made.
+let errorsAsJSON = Mutex(false)
+
+/// Prints an error once, in the one style: `lms-agent: error: ...`, or a JSON log line.
+func reportError(_ message: String) {
+    TerminalProgress.finishLine()
+    if errorsAsJSON.withLock({ $0 }) {
+        JSONLogHandler(level: .error).log(event: LogEvent(level: .error, message: "lms-agent: error: \(message)", metadata: nil,
+                                                         source: "lms-agent", file: #fileID, function: #function, line: #line))
+    } else {
+        FileHandle.standardError.write(Data("lms-agent: error: \(message)\n".utf8))
+    }
 }
 
 func printJSON<T: Encodable>(_ value: T) throws {

@@ -118,7 +118,13 @@ struct Inspect: ParsableCommand {
     struct Files: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Every file version in the ledger.")
         @OptionGroup var options: CommonOptions
-        @Option(help: "Only files in this state.") var state: String?
+        @Option(help: "Only files in this state: \(FileState.allCases.map(\.rawValue).joined(separator: ", ")).") var state: String?
+
+        func validate() throws {
+            if let state, FileState(rawValue: state) == nil {
+                throw ValidationError("unknown state '\(state)': use \(FileState.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+        }
         @Flag(help: "Print as JSON.") var json = false
 
         func run() throws {

@@ -7,11 +7,13 @@ struct Watch: ParsableCommand {
         abstract: "Run as a service: reconcile, then watch the extract with inotify and forward each extractor run when it is done.",
         discussion: """
             A file is staged once it is closed and its size and mtime have not changed for --settle-seconds \
-            (and it ends with a complete record). A round (stage, then forward in load order) starts when the \
-            tree has been quiet for the settle time, or after --max-wait at the latest. SIGTERM or SIGINT \
-            finishes the file in hand and exits 0. With NOTIFY_SOCKET set, it tells systemd when it is ready \
-            and pings the watchdog.
-            """)
+            (a file that is no longer open for writing is complete even without a final line break). A round \
+            (stage, then forward in load order) starts when the tree has been quiet for the settle time, or \
+            after --max-wait at the latest. SIGTERM or SIGINT finishes the file in hand and exits 0. With \
+            NOTIFY_SOCKET set, it tells systemd when it is ready and pings the watchdog. The extract folder \
+            must exist when it starts (exit 1 otherwise).
+
+            """ + exitCodesHelp)
 
     @OptionGroup var options: CommonOptions
     @Option(name: .customLong("settle-seconds"), help: "How long a file must be unchanged (and the tree quiet) before it is staged.")

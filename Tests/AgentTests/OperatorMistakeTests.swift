@@ -275,3 +275,52 @@ extension CLI {
         return (p.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 }
+
+/// Issue 8, section 3: one rule for exit codes and one style for errors.
+@Suite("Messages and exit codes", .serialized)
+struct MessageTests {
+    @Test func usageErrorsExit64WithTheSubcommandsUsage() throws {
+        let w = try World()
+        let cli = CLI(w)
+        let cases: [([String], String)] = [
+            (["flush"], "--csvpath"),
+            (["flush", "--csvpath", w.root, "--engine", "oracle"], "unknown engine"),
+            (["flush", "--csvpath", w.root, "--port", "http"], "--port"),
+            (["flush", "--csvpath", w.root, "--max-delete-share", "lots"], "--max-delete-share"),
+            (["inspect", "files", "--csvpath", w.root, "--state", "done"], "unknown state"),
+            (["generate-sample", w.dir + "/g", "--source-system", "Moodle"], "--source-system"),
+            (["flush", "--no-such-option"], "no-such-option"),
+        ]
+        for (args, words) in cases {
+            let r = try cli.run(args)
+            #expect(r.code == 64, "\(args): \(r.out)")
+            #expect(r.out.hasPrefix("lms-agent: error: ") && r.out.contains(words), "\(args): \(r.out)")
+            #expect(r.out.contains("Usage: lms-agent \(args[0])"), "\(args): \(r.out)")
+        }
+        #expect(!cli.exists("state"))
+    }
+
+    @Test func anErrorIsPrintedOnceAndAsJSONWithJSONLogs() throws {
+        let w = try World()
+        let cli = CLI(w)
+        let text = try cli.run("status", "--csvpath", w.root)
+        #expect(text.code == 1)
+        #expect(text.out.components(separatedBy: "lms-agent: error:").count == 2, "\(text.out)")
+        let json = try cli.run("status", "--csvpath", w.root, "--log-format", "json")
+        #expect(json.code == 1)
+        let line = try #require(json.out.split(separator: "\n").first)
+        let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String]
+        #expect(object?["level"] == "ERROR")
+        #expect(object?["message"]?.hasPrefix("lms-agent: error: no buffer") == true, "\(json.out)")
+    }
+
+    @Test func helpListsExitCodesAndVersionIsThere() throws {
+        let w = try World()
+        let cli = CLI(w)
+        for sub in ["flush", "resume", "watch", "status", "retry", "release"] {
+            let r = try cli.run(sub, "--help")
+            #expect(r.code == 0 && r.out.contains("Exit codes: 0"), "\(sub)")
+        }
+        #expect(try cli.run("--version").out.hasPrefix("lms-agent "))
+    }
+}
