@@ -116,6 +116,8 @@ public final class LMSAgent {
         if (readOnly || settings.csvPath == nil) && !FileManager.default.fileExists(atPath: path) {
             throw AgentError.config("no buffer at \(path): run flush or watch first")
         }
+        // A target that is no LMS-DS is found before the buffer is created: a failed flush leaves nothing.
+        if requireExtract { try LMSAgent.checkTargetConfiguration(settings, bufferPath: path) }
         bufferLock = try lock.map { try BufferLock(bufferPath: path, for: $0, logger: logger) }
         (buffer, bufferIsNew) = try LMSAgent.openBuffer(at: path, extractRoot: settings.csvPath, create: !readOnly,
                                                         rebuild: lock == .flush || lock == .watch, logger: logger)

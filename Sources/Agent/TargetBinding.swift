@@ -71,13 +71,18 @@ extension LMSAgent {
 
     /// Configuration faults of the target that can be found before any work starts.
     func checkTargetConfiguration() throws {
+        try LMSAgent.checkTargetConfiguration(settings, bufferPath: buffer.path)
+    }
+
+    /// The same, before the buffer exists (so that a misconfigured flush creates nothing).
+    static func checkTargetConfiguration(_ settings: Settings, bufferPath: String) throws {
         guard settings.engine == .sqlite else { return }
         let path = settings.sqliteDatabasePath
         var isDir: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {
             throw AgentError.config("--dbname \(path) is a directory; name the LMS-DS file, for example \(path)/lms-ds.sqlite")
         }
-        if TargetIdentity.realPath(path) == TargetIdentity.realPath(buffer.path) {
+        if TargetIdentity.realPath(path) == TargetIdentity.realPath(bufferPath) {
             throw AgentError.config("--dbname \(path) is the buffer itself; the LMS-DS needs a file of its own")
         }
         if FileManager.default.fileExists(atPath: path),

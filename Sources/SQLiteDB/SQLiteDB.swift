@@ -81,7 +81,7 @@ public final class SQLiteDatabase: @unchecked Sendable {
         guard rc == SQLITE_OK, let db else {
             let msg = db.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open"
             sqlite3_close_v2(db)
-            throw SQLiteError(code: rc, message: "\(msg): \(path)", sql: nil)
+            throw SQLiteError(code: rc, message: "\(msg): \(path)\(SQLiteDatabase.whyNotOpened(path))", sql: nil)
         }
         handle = db
         sqlite3_extended_result_codes(db, 1)
@@ -118,6 +118,20 @@ public final class SQLiteDatabase: @unchecked Sendable {
                 throw SQLiteError(code: SQLITE_CANTOPEN, message: "cannot create folder \(folder): \(String(cString: strerror(errno)))", sql: nil)
             }
         }
+    }
+
+    /// SQLite says only "unable to open database file": say why, as far as the file system tells.
+    static func whyNotOpened(_ path: String) -> String {
+        let folder = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
+        var st = stat()
+        if !folder.isEmpty && stat(folder, &st) != 0 { return " (the folder \(folder) does not exist)" }
+        if stat(path, &st) == 0 {
+            if (st.st_mode & S_IFMT) == S_IFDIR { return " (it is a directory)" }
+            if access(path, R_OK | W_OK) != 0 { return " (no permission to read and write it)" }
+        } else if access(folder.isEmpty ? "/" : folder, W_OK | X_OK) != 0 {
+            return " (no permission to create files in \(folder))"
+        }
+        return ""
     }
 
     /// Takes from an existing file and its `-wal`, `-shm` and `-journal` what `mode` does not grant.

@@ -136,7 +136,8 @@ struct Inspect: ParsableCommand {
                 if json { try printJSON(files); return .success }
                 var t = TextTable("id", "state", "resource", "rows", "waiting", "path", "error")
                 for f in files {
-                    t.add(["\(f.id)", f.state.rawValue, f.resource?.rawValue ?? "-", "\(f.rowCount)", "\(f.waitingRows)", f.path, f.lastError.map { String($0.prefix(80)) } ?? ""])
+                    t.add(["\(f.id)", f.state.rawValue, f.resource?.rawValue ?? "-", "\(f.rowCount)", "\(f.waitingRows)", f.path,
+                           f.lastError.map { briefError($0, path: f.path) } ?? ""])
                 }
                 print(t.render())
                 return .success
@@ -235,6 +236,17 @@ struct Inspect: ParsableCommand {
             }
         }
     }
+}
+
+/// An error for a table cell: without the path the row already shows, cut at a word boundary.
+func briefError(_ message: String, path: String, width: Int = 80) -> String {
+    var m = message
+    if m.hasPrefix(path + ":") { m = String(m.dropFirst(path.count + 1)).trimmingCharacters(in: .whitespaces) }
+    m = m.replacingOccurrences(of: "\n", with: " ")
+    guard m.count > width else { return m }
+    let cut = m.prefix(width - 1)
+    let end = cut.lastIndex(of: " ").map { cut[..<$0] } ?? cut
+    return end + "…"
 }
 
 func openAgent(_ options: CommonOptions) throws -> LMSAgent {

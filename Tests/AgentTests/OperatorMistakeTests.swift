@@ -130,6 +130,11 @@ struct OperatorMistakeTests {
             let r = try cli.run("flush", "--csvpath", w.root, "--buffer", "b.sqlite", "--dbname", db)
             #expect(r.code == 1 && r.out.contains(words), "\(db): \(r.out)")
         }
+        // A flush that fails that way leaves no new buffer behind.
+        #expect(!cli.exists("b.sqlite"))
+        #expect(try cli.run("flush", "--csvpath", w.root, "--buffer", "b.sqlite", "--dbname", "lms.sqlite").code == 0)
+        let again = try cli.run("flush", "--csvpath", w.root, "--buffer", "b.sqlite", "--dbname", "b.sqlite")
+        #expect(again.code == 1 && again.out.contains("is the buffer itself"), "\(again.out)")
         let probe = try SQLiteProbe(w.dir + "/b.sqlite")
         #expect(try probe.tables().allSatisfy { !$0.hasPrefix("LMS") })
     }
