@@ -5,11 +5,17 @@ import Logging
 import Synchronization
 import PostgresDB
 
-/// The upstream loader's options (same names, same environment variables), plus the agent's own.
-struct CommonOptions: ParsableArguments {
+/// Where the extract and the buffer are.
+struct ExtractOptions: ParsableArguments {
     @Option(name: [.customShort("c"), .long], help: "Root of the extract tree. Env: CSV_PATH.")
     var csvpath: String?
 
+    @Option(help: "The buffer file. Env: LMS_AGENT_BUFFER. Default: one per extract in the state directory.")
+    var buffer: String?
+}
+
+/// How to reach the LMS-DS: the upstream loader's options (same names, same environment variables), plus the agent's own.
+struct ConnectionOptions: ParsableArguments {
     @Option(name: [.customShort("e"), .long], help: "sqlite, postgresql or mssql. Env: DB_ENGINE. Default: sqlite when no server is named.")
     var engine: String?
 
@@ -31,72 +37,110 @@ struct CommonOptions: ParsableArguments {
     @Flag(name: [.customShort("i"), .long], help: "Integrated security (SQL Server). Env: USE_INTEGRATED_SECURITY.")
     var useintegratedsecurity = false
 
-    @Option(name: [.customShort("l"), .customLong("log-level")], help: "DEBUG, INFO, WARNING, ERROR or CRITICAL. Env: LOG_LEVEL.")
-    var logLevel: String?
-
-    @Option(name: .customLong("log-format"), help: "text (default) or json (one object per line). Env: LOG_FORMAT.")
-    var logFormat: String?
-
-    @Option(help: "The buffer file. Env: LMS_AGENT_BUFFER. Default: one per extract in the state directory.")
-    var buffer: String?
-
-    @Option(name: .customLong("migrations-dir"), help: "A folder of your own numbered .sql scripts, run after the shipped ones. Env: LMS_AGENT_MIGRATIONS_DIR.")
-    var migrationsDir: String?
-
     @Option(name: .customLong("connection-string"), help: "PostgreSQL URI or conninfo (postgresql://...). Env: DB_CONNECTION_STRING.")
     var connectionString: String?
 
     @Option(help: "PostgreSQL sslmode: disable, prefer, require, verify-ca, verify-full. Env: DB_SSLMODE.")
     var sslmode: String?
 
+    @Option(name: .customLong("migrations-dir"), help: "A folder of your own numbered .sql scripts, run after the shipped ones. Env: LMS_AGENT_MIGRATIONS_DIR.")
+    var migrationsDir: String?
+
     @Flag(name: .customLong("no-migrate"), help: "Do not run schema scripts (for an account without DDL rights). Env: LMS_AGENT_NO_MIGRATE.")
     var noMigrate = false
+}
 
+/// The mass-delete guard.
+struct GuardOptions: ParsableArguments {
     @Option(name: .customLong("max-delete-share"), help: "Mass-delete guard: hold a snapshot that would soft-delete more than this percentage of its scope's live rows (default 50; 100 turns it off). Env: LMS_AGENT_MAX_DELETE_SHARE.")
     var maxDeleteShare: String?
 
     @Option(name: .customLong("min-guarded-scope"), help: "Mass-delete guard: only scopes with at least this many live rows are guarded (default 100). Env: LMS_AGENT_MIN_GUARDED_SCOPE.")
     var minGuardedScope: String?
+}
 
+struct LoggingOptions: ParsableArguments {
+    @Option(name: [.customShort("l"), .customLong("log-level")], help: "DEBUG, INFO, WARNING, ERROR or CRITICAL. Env: LOG_LEVEL.")
+    var logLevel: String?
+
+    @Option(name: .customLong("log-format"), help: "text (default) or json (one object per line). Env: LOG_FORMAT.")
+    var logFormat: String?
+}
+
+/// The option groups every command is built from. A command shows in its help only the groups it
+/// uses; the others are accepted all the same (hidden), so that one set of options, an alias or a
+/// `.env`, works for every command.
+protocol AgentOptions {
+    var extract: ExtractOptions { get }
+    var connection: ConnectionOptions { get }
+    var deleteGuard: GuardOptions { get }
+    var logging: LoggingOptions { get }
+}
+
+/// flush, resume, watch: everything.
+struct CommonOptions: ParsableArguments, AgentOptions {
+    @OptionGroup(title: "Extract and buffer") var extract: ExtractOptions
+    @OptionGroup(title: "Connection") var connection: ConnectionOptions
+    @OptionGroup(title: "Mass-delete guard") var deleteGuard: GuardOptions
+    @OptionGroup(title: "Logging") var logging: LoggingOptions
+}
+
+/// status: where things are, and the LMS-DS's tables.
+struct StatusOptions: ParsableArguments, AgentOptions {
+    @OptionGroup(title: "Extract and buffer") var extract: ExtractOptions
+    @OptionGroup(title: "Connection") var connection: ConnectionOptions
+    @OptionGroup(visibility: .hidden) var deleteGuard: GuardOptions
+    @OptionGroup(title: "Logging") var logging: LoggingOptions
+}
+
+/// inspect, retry, release: the buffer only.
+struct BufferOptions: ParsableArguments, AgentOptions {
+    @OptionGroup(title: "Extract and buffer") var extract: ExtractOptions
+    @OptionGroup(visibility: .hidden) var connection: ConnectionOptions
+    @OptionGroup(visibility: .hidden) var deleteGuard: GuardOptions
+    @OptionGroup(title: "Logging") var logging: LoggingOptions
+}
+
+extension AgentOptions {
     func settings() throws -> Settings {
         var o = CommandLineOptions()
-        o.csvPath = csvpath
-        o.engine = engine
-        o.server = server
-        o.port = port
-        o.dbname = dbname
-        o.username = username
-        o.password = password
-        o.useIntegratedSecurity = useintegratedsecurity
-        o.logLevel = logLevel
-        o.buffer = buffer
-        o.migrationsDir = migrationsDir
-        o.connectionString = connectionString
-        o.sslmode = sslmode
-        o.noMigrate = noMigrate
-        o.maxDeleteShare = maxDeleteShare
-        o.minGuardedScope = minGuardedScope
+        o.csvPath = extract.csvpath
+        o.buffer = extract.buffer
+        o.engine = connection.engine
+        o.server = connection.server
+        o.port = connection.port
+        o.dbname = connection.dbname
+        o.username = connection.username
+        o.password = connection.password
+        o.useIntegratedSecurity = connection.useintegratedsecurity
+        o.migrationsDir = connection.migrationsDir
+        o.connectionString = connection.connectionString
+        o.sslmode = connection.sslmode
+        o.noMigrate = connection.noMigrate
+        o.maxDeleteShare = deleteGuard.maxDeleteShare
+        o.minGuardedScope = deleteGuard.minGuardedScope
+        o.logLevel = logging.logLevel
         return try Settings.resolve(o)
     }
 
     /// `--log-format` or LOG_FORMAT, lower case (`text` by default).
-    var effectiveLogFormat: String { (logFormat ?? ProcessInfo.processInfo.environment["LOG_FORMAT"] ?? "text").lowercased() }
+    var effectiveLogFormat: String { (logging.logFormat ?? ProcessInfo.processInfo.environment["LOG_FORMAT"] ?? "text").lowercased() }
 
     func logger(_ settings: Settings) throws -> Logger {
         guard let level = TextLogHandler.level(named: settings.logLevel) else {
             throw ValidationError("unknown log level '\(settings.logLevel)': use DEBUG, INFO, WARNING, ERROR or CRITICAL")
         }
-        let format = (logFormat ?? ProcessInfo.processInfo.environment["LOG_FORMAT"] ?? "text").lowercased()
+        let format = effectiveLogFormat
         guard format == "text" || format == "json" else { throw ValidationError("--log-format is text or json") }
         errorsAsJSON.withLock { $0 = format == "json" }
         var logger = Logger(label: "lms-agent") { _ in
             format == "json" ? AnyLogHandler(JSONLogHandler(level: level)) : AnyLogHandler(TextLogHandler(level: level))
         }
         logger.logLevel = level
-        if password != nil {
+        if connection.password != nil {
             logger.warning("--password is visible to other users of this machine (to ps until the agent has blanked it, and in shell history); prefer DB_PASSWORD in the environment or a .env file")
         }
-        if let connectionString, ConnectionString.hasPassword(connectionString) {
+        if let connectionString = connection.connectionString, ConnectionString.hasPassword(connectionString) {
             logger.warning("--connection-string holds a password, visible to other users of this machine (to ps until the agent has blanked it, and in shell history); prefer DB_CONNECTION_STRING in the environment or a .env file, or keep the password out of it (DB_PASSWORD, ~/.pgpass)")
         }
         return logger

@@ -9,7 +9,7 @@ struct Status: ParsableCommand {
         abstract: "Show where the buffer and LMS-DS are, files and rows per state and resource, and the last errors.",
         discussion: exitCodesHelp)
 
-    @OptionGroup var options: CommonOptions
+    @OptionGroup var options: StatusOptions
     @Flag(help: "Print as JSON.") var json = false
 
     func run() throws {
@@ -58,7 +58,7 @@ struct Retry: ParsableCommand {
         abstract: "Put a rejected (or superseded) file back in line: staged rows are forwarded again, bad input is read again.",
         discussion: exitCodesHelp)
 
-    @OptionGroup var options: CommonOptions
+    @OptionGroup var options: BufferOptions
     @Argument(help: "The file's id (see `inspect files`).") var id: Int64
 
     func run() throws {
@@ -95,7 +95,7 @@ struct Release: ParsableCommand {
         abstract: "Release a file held by the mass-delete guard: the next resume, flush or watch round applies it, whatever it deletes.",
         discussion: exitCodesHelp)
 
-    @OptionGroup var options: CommonOptions
+    @OptionGroup var options: BufferOptions
     @Argument(help: "The held file's id (see `inspect files --state held`).") var id: Int64
 
     func run() throws {
@@ -116,8 +116,8 @@ struct Inspect: ParsableCommand {
         subcommands: [Files.self, File.self, Rows.self, Errors.self, Waiting.self])
 
     struct Files: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Every file version in the ledger.")
-        @OptionGroup var options: CommonOptions
+        static let configuration = CommandConfiguration(abstract: "Every file version in the ledger.", discussion: exitCodesHelp)
+        @OptionGroup var options: BufferOptions
         @Option(help: "Only files in this state: \(FileState.allCases.map(\.rawValue).joined(separator: ", ")).") var state: String?
 
         func validate() throws {
@@ -146,8 +146,8 @@ struct Inspect: ParsableCommand {
     }
 
     struct File: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "One file version, in full.")
-        @OptionGroup var options: CommonOptions
+        static let configuration = CommandConfiguration(abstract: "One file version, in full.", discussion: exitCodesHelp)
+        @OptionGroup var options: BufferOptions
         @Argument var id: Int64
         @Flag(help: "Print as JSON.") var json = false
 
@@ -173,8 +173,8 @@ struct Inspect: ParsableCommand {
     }
 
     struct Rows: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "The staged rows of a file version.")
-        @OptionGroup var options: CommonOptions
+        static let configuration = CommandConfiguration(abstract: "The staged rows of a file version.", discussion: exitCodesHelp)
+        @OptionGroup var options: BufferOptions
         @Argument var id: Int64
         @Option(help: "At most this many rows.") var limit = 50
         @Flag(help: "Print as JSON.") var json = false
@@ -194,8 +194,8 @@ struct Inspect: ParsableCommand {
     }
 
     struct Errors: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "The error log, newest first.")
-        @OptionGroup var options: CommonOptions
+        static let configuration = CommandConfiguration(abstract: "The error log, newest first.", discussion: exitCodesHelp)
+        @OptionGroup var options: BufferOptions
         @Option(help: "At most this many errors.") var limit = 50
         @Flag(help: "Print as JSON.") var json = false
 
@@ -214,8 +214,8 @@ struct Inspect: ParsableCommand {
     }
 
     struct Waiting: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Rows waiting for their parents, by file.")
-        @OptionGroup var options: CommonOptions
+        static let configuration = CommandConfiguration(abstract: "Rows waiting for their parents, by file.", discussion: exitCodesHelp)
+        @OptionGroup var options: BufferOptions
         @Option(help: "At most this many rows per file.") var limit = 20
         @Flag(help: "Print as JSON.") var json = false
 
@@ -249,7 +249,7 @@ func briefError(_ message: String, path: String, width: Int = 80) -> String {
     return end + "…"
 }
 
-func openAgent(_ options: CommonOptions) throws -> LMSAgent {
+func openAgent(_ options: some AgentOptions) throws -> LMSAgent {
     let settings = try options.settings()
     return try LMSAgent(settings: settings, logger: try options.logger(settings), requireExtract: false, readOnly: true)
 }
