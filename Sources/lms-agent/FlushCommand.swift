@@ -45,6 +45,7 @@ struct Resume: ParsableCommand {
 /// `flush` and `resume`: the header when the work starts, progress while it runs (redrawn on a
 /// terminal, a periodic log line elsewhere), SIGTERM/SIGINT finishing the file in hand, the summary.
 func runAndReport(_ agent: LMSAgent, scan: Bool, options: CommonOptions, json: Bool) throws -> ExitStatus {
+    try agent.prepareToForward()   // a misconfigured target stops before the header
     if !json {
         print("extract: \(agent.root)")
         print("buffer:  \(agent.buffer.path)")
