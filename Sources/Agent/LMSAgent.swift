@@ -201,7 +201,7 @@ public final class LMSAgent {
         var changing: [String] = []
         let stager = Stager(root: root, buffer: buffer, logger: logger)
         let meter = ProgressMeter(progress, phase: .staging, total: candidates.count)
-        try buffer.batch {
+        do { try buffer.batch {
             for candidate in candidates {
                 if shouldStop() { break }
                 var stagedRows = 0
@@ -233,6 +233,9 @@ public final class LMSAgent {
                 }
                 try buffer.batchTick()
             }
+        } } catch {
+            // A full disk or an I/O error under the buffer: said with the buffer's name and its room.
+            throw bufferUnavailable(error).map { BufferUnavailable(message: $0) } ?? error
         }
         return (report, changing)
     }
@@ -256,9 +259,9 @@ public final class LMSAgent {
         } catch {
             // The buffer's disk is full or failing: what was staged so far is kept (each file is
             // atomic); the rest is read again next time.
-            guard let fault = Buffer.environmentFault(error) else { throw error }
-            unavailable = "the buffer \(buffer.path) cannot be written: \(fault)"
-            logger.error("\(unavailable!); staging stopped, run flush again once it is fixed")
+            guard let fault = bufferUnavailable(error) else { throw error }
+            unavailable = fault
+            logger.error("\(fault); staging stopped, run flush again once it is fixed")
         }
         let staged = Date()
         var forward = ForwardReport()
@@ -272,9 +275,9 @@ public final class LMSAgent {
             } catch {
                 // The buffer could not record what the LMS-DS committed: the next pass finds those
                 // files in ProcessedFiles and only marks them.
-                guard let fault = Buffer.environmentFault(error) else { throw error }
-                unavailable = "the buffer \(buffer.path) cannot be written: \(fault)"
-                logger.error("\(unavailable!); everything staged stays in the buffer for resume")
+                guard let fault = bufferUnavailable(error) else { throw error }
+                unavailable = fault
+                logger.error("\(fault); everything staged stays in the buffer for resume")
             }
         }
         if bufferIsNew && forward.total.alreadyApplied > 0 {

@@ -31,16 +31,17 @@ public final class SQLiteStore: LMSDataStore, @unchecked Sendable {
     /// The one place where SQLite's errors become the store's: only a fault of the data (a
     /// constraint, a type) rejects a file. A full disk, an I/O or permission error, a lock, a file
     /// that cannot be opened is the environment's: the file stays staged and is retried.
-    static func classify(_ error: any Error) -> any Error {
+    /// An environment fault names the LMS-DS file (`path`), so that a full disk says which one.
+    static func classify(_ error: any Error, path: String? = nil) -> any Error {
         guard let e = error as? SQLiteError else { return error }
         if e.isDataFault { return StoreError.rejected(e.description) }
         if e.isBusy { return StoreError.unavailable("the LMS-DS file is locked by another process: \(e)") }
-        return StoreError.unavailable(e.description)
+        return StoreError.unavailable((path.map { "the LMS-DS file \($0): " } ?? "") + e.description)
     }
 
     /// Runs `body`, mapping SQLite's errors with `classify`.
     private func classified<T>(_ body: () throws -> T) throws -> T {
-        do { return try body() } catch { throw SQLiteStore.classify(error) }
+        do { return try body() } catch { throw SQLiteStore.classify(error, path: path) }
     }
 
     public func migrate() throws {

@@ -96,7 +96,13 @@ func printSummary(_ s: RunSummary, json: Bool) throws {
     case .interrupted: verdict = "stopped by a signal after the file in hand; what was done is kept: run `lms-agent resume` or flush again"
     case .heldFiles: verdict = "\(s.heldFiles) file(s) held by the mass-delete guard: see `lms-agent inspect files --state held`, then `lms-agent release ID` if the deletions are real"
     case .waitingRows: verdict = "\(s.waitingRows) row(s) wait for their parents: see `lms-agent inspect waiting`"
-    case .targetUnavailable: verdict = "the LMS-DS is unavailable (\(s.unavailable ?? "")); staged files are kept: run `lms-agent resume` later"
+    case .targetUnavailable:
+        // A fault of the buffer names the buffer itself ("the buffer ... cannot be written: ...").
+        if let m = s.unavailable, m.hasPrefix("the buffer ") {
+            verdict = "\(m); what was staged is kept: run `lms-agent flush` again once it is fixed"
+        } else {
+            verdict = "the LMS-DS is unavailable (\(s.unavailable ?? "")); staged files are kept: run `lms-agent resume` later"
+        }
     case .fatal: verdict = "failed"
     }
     print(String(format: "result:  %@ (exit %d, %.2f s)", verdict, s.exitCode.rawValue, s.seconds))
