@@ -75,6 +75,46 @@ struct BufferLossTests {
         #expect(try w.buffer().pendingFiles().isEmpty)
     }
 
+    /// The other side of "waiting rows are not dropped": a late, older snapshot that was superseded
+    /// (recorded in ProcessedFiles, never applied) must not come back to life in a rebuilt buffer.
+    /// Its orphan row e9 is not in the newer snapshot that won, so it must never be inserted.
+    @Test(arguments: TestEngine.available)
+    func aRebuiltBufferDoesNotApplyASupersededLateSnapshot(_ engine: TestEngine) throws {
+        func writeNewer(_ w: World) throws {
+            try w.write("users/\(Self.ts1)", .users, (1...4).map { Row.user("u\($0)") })
+            try w.write("sections/\(Self.ts1)", .sections, [Row.section("s1")])
+            try w.write("section=s1/section-associations/\(Self.ts2)", .sectionAssociations, [Row.enrollment("e1", user: "u1", section: "s1")])
+        }
+        func writeLateOlder(_ w: World) throws {
+            try w.write("section=s1/section-associations/\(Self.ts1)", .sectionAssociations,
+                        [Row.enrollment("e1", user: "u1", section: "s1"), Row.enrollment("e9", user: "u9", section: "s1")])
+        }
+        let reference = try World(engine: engine)
+        try writeNewer(reference)
+        try reference.flush()
+        try writeLateOlder(reference)
+        try reference.flush()
+        try Self.writeDay2(reference)
+        try reference.flush()
+        let expected = try LMSContents(reference)
+        #expect(try reference.snapshot("LMSUserLMSSectionAssociation", "EnrollmentStatus") == ["e1": "active"])
+
+        let w = try World(engine: engine)
+        try writeNewer(w)
+        #expect(try FaultAgent.run(w, ["flush"]).code == 0)
+        try writeLateOlder(w)
+        let late = try FaultAgent.run(w, ["flush"])
+        #expect(try w.buffer().files(where: "path = 'section=s1/section-associations/\(Self.ts1)'").map(\.state) == [.superseded], "\(late.output)")
+        Self.removeBuffer(w.settings.bufferPath!)
+        try Self.writeDay2(w)
+        let flush = try FaultAgent.run(w, ["flush"])
+        #expect(flush.code == 0, "\(flush.output)")
+        #expect(try w.snapshot("LMSUserLMSSectionAssociation", "EnrollmentStatus") == ["e1": "active"])
+        #expect(try w.processedPathsTwice().isEmpty)
+        let contents = try LMSContents(w)
+        #expect(contents == expected, "\(contents.differences(from: expected))")
+    }
+
     @Test(arguments: TestEngine.available)
     func aBufferWithAnOverwrittenHeaderIsMovedAsideAndRebuilt(_ engine: TestEngine) throws {
         let w = try World(engine: engine)
