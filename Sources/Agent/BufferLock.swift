@@ -32,15 +32,24 @@ public final class BufferLock {
     public let path: String
     private let fd: Int32
 
-    /// The lock file of a buffer.
-    public static func lockPath(bufferPath: String) -> String { bufferPath + ".lock" }
+    /// The lock file of a buffer, beside it. Its folder is resolved (symbolic links, `..`), so that
+    /// two spellings of one buffer's path share one lock.
+    public static func lockPath(bufferPath: String) -> String {
+        let dir = (bufferPath as NSString).deletingLastPathComponent
+        let name = (bufferPath as NSString).lastPathComponent
+        guard let resolved = realpath(dir.isEmpty ? "." : dir, nil) else { return bufferPath + ".lock" }
+        defer { free(resolved) }
+        let real = String(cString: resolved)
+        return (real == "/" ? "" : real) + "/" + name + ".lock"
+    }
 
     /// Takes the lock of the buffer at `bufferPath` for `command`, waiting for a `flush`, `resume`,
     /// `retry` or `release` that holds it, refusing when a watcher does.
     public init(bufferPath: String, for command: Command, logger: Logger) throws {
-        path = BufferLock.lockPath(bufferPath: bufferPath)
         // Folders made 0700 from the start, as the buffer's own (FileManager makes 0777, then chmods).
         try? SQLiteDatabase.createFolders(containing: bufferPath)
+        // After the folders exist: the lock's path resolves them.
+        path = BufferLock.lockPath(bufferPath: bufferPath)
         fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw AgentError.config("cannot open the buffer's lock file \(path): \(String(cString: strerror(errno)))") }
         var announced = false

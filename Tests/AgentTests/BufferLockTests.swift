@@ -75,7 +75,11 @@ struct BufferLockTests {
         let first = try FaultAgent(w, ["flush"])
         let pid = Self.holder(w)
         #expect(pid == String(first.pid), "\(first.output)")
-        let second = try FaultAgent(w, ["flush"])
+        // The second names the buffer through a symbolic link to its folder: still the same buffer.
+        let alias = w.dir + "-alias"
+        #expect(symlink(w.dir, alias) == 0)
+        defer { unlink(alias) }
+        let second = try FaultAgent(w, ["flush"], buffer: alias + "/buffer.sqlite")
         #expect(eventually(30) { second.stderr.contains("waiting") }, "\(second.output)")
         #expect(second.stderr.contains("flush (pid \(first.pid))"), "\(second.output)")
         #expect(first.process.isRunning, "the first flush was done before the second one asked: make the tree larger")

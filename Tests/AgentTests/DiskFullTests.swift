@@ -69,6 +69,7 @@ struct DiskFullTests {
         #expect(again.code == 0, "\(again.output)")
         let contents = try LMSContents(w)
         #expect(contents == expected.contents, "\(contents.differences(from: expected.contents))")
+        print("disk full: \(contents.rows.count) rows of the LMS-DS equal to a clean run's")
         #expect(try w.ledgerStates(buffer: buffer) == expected.states)
         #expect(try w.processedPathsTwice().isEmpty)
     }
@@ -92,6 +93,7 @@ struct DiskFullTests {
         #expect(eventually(120) { try w.ledgerStates(buffer: buffer) == expected.states }, "\(watch.output.suffix(4000))")
         let contents = try LMSContents(w)
         #expect(contents == expected.contents, "\(contents.differences(from: expected.contents))")
+        print("disk full: \(contents.rows.count) rows of the LMS-DS equal to a clean run's")
         #expect(try w.processedPathsTwice().isEmpty)
         #expect(watch.stop() == 0, "\(watch.output.suffix(2000))")
     }
@@ -130,6 +132,7 @@ struct DiskFullTests {
         #expect(flush.stdout.contains("forward: nothing to do"), "\(flush.output)")
         let contents = try LMSContents(sqlite: lms, root: w.root)
         #expect(contents == expected.contents, "\(contents.differences(from: expected.contents))")
+        print("disk full: \(contents.rows.count) rows of the LMS-DS equal to a clean run's")
         #expect(try w.ledgerStates() == expected.states)
         #expect(sqliteIntegrity(lms) == "ok")
     }
@@ -155,6 +158,7 @@ struct DiskFullTests {
         #expect(eventually(120) { try w.ledgerStates() == expected.states }, "\(watch.output.suffix(4000))")
         let contents = try LMSContents(sqlite: lms, root: w.root)
         #expect(contents == expected.contents, "\(contents.differences(from: expected.contents))")
+        print("disk full: \(contents.rows.count) rows of the LMS-DS equal to a clean run's")
         #expect(eventually(5) { watch.stderr.contains("reachable again") }, "\(watch.output.suffix(2000))")
         #expect(watch.stop() == 0)
     }
