@@ -1,5 +1,3 @@
-import Extract
-
 // A deterministic generator of realistic LMS extractor trees (Canvas-like), one daily snapshot at a
 // time. Every value is a pure function of (seed, day, entity): writing day 3 needs neither day 1
 // nor day 2 on disk, and the same options always give byte-identical files.
@@ -18,6 +16,7 @@ import Extract
 // Files of one snapshot are all named after the day's extraction time (23:00-23:30 local time),
 // day 1 being 2026-09-01. Files start with a UTF-8 BOM, use LF line ends and RFC 4180 quoting.
 // A file without data rows is written as a lone "\n" (1 byte), like the extractors (pandas) do.
+import Extract
 
 public struct SampleOptions: Sendable {
     public var users = 50, sections = 6, assignmentsPerSection = 4
