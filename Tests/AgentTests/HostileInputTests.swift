@@ -607,7 +607,12 @@ struct HostileTreeTests {
         #expect(eventually(30) { try w.count("LMSSectionActivity") == 1 && w.count("LMSSystemActivity") == 1 }, "watch hung or stopped: \(watch.output)")
         #expect(try w.snapshot("LMSUser")["outsider"] == nil)
         #expect(try w.count("LMSUser") == 4)
-        #expect(watch.stop().code == 0, "\(watch.output)")
+        // A watcher stuck in open(2) on a FIFO would not even answer SIGTERM: give it 10 s.
+        kill(watch.process.processIdentifier, SIGTERM)
+        #expect(eventually(10) { !watch.process.isRunning }, "the watcher does not stop: \(watch.output)")
+        if watch.process.isRunning { kill(watch.process.processIdentifier, SIGKILL) }
+        watch.process.waitUntilExit()
+        #expect(watch.process.terminationStatus == 0, "\(watch.output)")
     }
 
     @Test func deepAndOddEntriesAreIgnored() throws {
@@ -695,7 +700,7 @@ struct ScannerSafetyTests {
         #expect(mkfifo(w.root + "/users/fifo.csv", 0o644) == 0)
         let found = try Scanner.walk(root: w.root)
         #expect(found.files.map(\.relativePath) == ["users/a.csv"])
-        #expect(found.skipped.map(\.relativePath) == ["elsewhere", "users/fifo.csv", "users/link.csv"])
+        try #require(found.skipped.map(\.relativePath) == ["elsewhere", "users/fifo.csv", "users/link.csv"])
         #expect(found.skipped[0].reason == "a symbolic link to '/etc', outside the extract: never followed, nothing outside the extract directory is read")
         #expect(found.skipped[1].reason == "a FIFO, not a regular file: never opened")
         #expect(found.skipped[2].reason.hasPrefix("a symbolic link to 'a.csv', inside the extract"))
