@@ -14,12 +14,8 @@ struct Flush: ParsableCommand {
     var settleSeconds: Double = 0
 
     func run() throws {
-        try runReportingErrors {
-            var settings = try options.settings()
-            settings.flushSettleSeconds = settleSeconds
-            let agent = try LMSAgent(settings: settings, logger: try options.logger(settings), requireExtract: true, lock: .flush)
-            defer { agent.close() }
-            return try runAndReport(agent, scan: true, options: options, json: json)
+        try options.withAgent(for: .flush, adjust: { $0.flushSettleSeconds = settleSeconds }) { agent in
+            try runAndReport(agent, scan: true, options: options, json: json)
         }
     }
 }
@@ -33,11 +29,8 @@ struct Resume: ParsableCommand {
     @Flag(help: "Print the summary as JSON.") var json = false
 
     func run() throws {
-        try runReportingErrors {
-            let settings = try options.settings()
-            let agent = try LMSAgent(settings: settings, logger: try options.logger(settings), requireExtract: false, lock: .resume)
-            defer { agent.close() }
-            return try runAndReport(agent, scan: false, options: options, json: json)
+        try options.withAgent(for: .resume) { agent in
+            try runAndReport(agent, scan: false, options: options, json: json)
         }
     }
 }

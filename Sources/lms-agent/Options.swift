@@ -147,6 +147,23 @@ extension AgentOptions {
     }
 }
 
+extension AgentOptions {
+    /// The one way a command gets its agent: settings from these options (then `adjust`), the
+    /// logger, the buffer opened as `command` opens it (extract required or not, read-only or not,
+    /// which lock: `LMSAgent.Command`), `body`, and the agent closed on the way out. Failures become
+    /// a message on standard error and an exit code, as `runReportingErrors` does.
+    func withAgent(for command: LMSAgent.Command, adjust: (inout Settings) -> Void = { _ in },
+                   _ body: (LMSAgent) throws -> ExitStatus) throws {
+        try runReportingErrors {
+            var settings = try self.settings()
+            adjust(&settings)
+            let agent = try LMSAgent(settings: settings, logger: try logger(settings), for: command)
+            defer { agent.close() }
+            return try body(agent)
+        }
+    }
+}
+
 /// Runs a command body, turning failures into a message on standard error and an exit code.
 func runReportingErrors(_ body: () throws -> ExitStatus) throws {
     let status: ExitStatus

@@ -13,10 +13,7 @@ struct Status: ParsableCommand {
     @Flag(help: "Print as JSON.") var json = false
 
     func run() throws {
-        try runReportingErrors {
-            let settings = try options.settings()
-            let agent = try LMSAgent(settings: settings, logger: try options.logger(settings), requireExtract: false, readOnly: true)
-            defer { agent.close() }
+        try options.withAgent(for: .status) { agent in
             let s = try agent.status()
             if json { try printJSON(s); return .success }
             print("extract: \(s.extract)")
@@ -62,10 +59,7 @@ struct Retry: ParsableCommand {
     @Argument(help: "The file's id (see `inspect files`).") var id: Int64
 
     func run() throws {
-        try runReportingErrors {
-            let settings = try options.settings()
-            let agent = try LMSAgent(settings: settings, logger: try options.logger(settings), requireExtract: false, readOnly: true, lock: .retry)
-            defer { agent.close() }
+        try options.withAgent(for: .retry) { agent in
             switch try agent.buffer.retry(id: id) {
             case .pending:
                 print("file \(id) is staged again; `lms-agent resume` (or the next flush or watch round) forwards it")
@@ -99,10 +93,7 @@ struct Release: ParsableCommand {
     @Argument(help: "The held file's id (see `inspect files --state held`).") var id: Int64
 
     func run() throws {
-        try runReportingErrors {
-            let settings = try options.settings()
-            let agent = try LMSAgent(settings: settings, logger: try options.logger(settings), requireExtract: false, readOnly: true, lock: .release)
-            defer { agent.close() }
+        try options.withAgent(for: .release) { agent in
             let f = try agent.buffer.release(id: id)
             print("file \(id) (\(f.path)) is released; `lms-agent resume` (or the next flush or watch round) applies it with its deletions")
             return .success
@@ -128,9 +119,7 @@ struct Inspect: ParsableCommand {
         @Flag(help: "Print as JSON.") var json = false
 
         func run() throws {
-            try runReportingErrors {
-                let agent = try openAgent(options)
-                defer { agent.close() }
+            try options.withAgent(for: .inspect) { agent in
                 var files = try agent.buffer.files()
                 if let state { files = files.filter { $0.state.rawValue == state } }
                 if json { try printJSON(files); return .success }
@@ -152,9 +141,7 @@ struct Inspect: ParsableCommand {
         @Flag(help: "Print as JSON.") var json = false
 
         func run() throws {
-            try runReportingErrors {
-                let agent = try openAgent(options)
-                defer { agent.close() }
+            try options.withAgent(for: .inspect) { agent in
                 guard let f = try agent.buffer.file(id: id) else { throw BufferError.noSuchFile(id) }
                 if json { try printJSON(f); return .success }
                 let fields: [(String, String?)] = [
@@ -180,9 +167,7 @@ struct Inspect: ParsableCommand {
         @Flag(help: "Print as JSON.") var json = false
 
         func run() throws {
-            try runReportingErrors {
-                let agent = try openAgent(options)
-                defer { agent.close() }
+            try options.withAgent(for: .inspect) { agent in
                 guard let f = try agent.buffer.file(id: id) else { throw BufferError.noSuchFile(id) }
                 let rows = try agent.buffer.stagedRows(of: f, limit: limit)
                 if json { try printJSON(rows); return .success }
@@ -200,9 +185,7 @@ struct Inspect: ParsableCommand {
         @Flag(help: "Print as JSON.") var json = false
 
         func run() throws {
-            try runReportingErrors {
-                let agent = try openAgent(options)
-                defer { agent.close() }
+            try options.withAgent(for: .inspect) { agent in
                 let errors = try agent.buffer.lastErrors(limit: limit)
                 if json { try printJSON(errors); return .success }
                 var t = TextTable("at", "phase", "file", "error")
@@ -220,9 +203,7 @@ struct Inspect: ParsableCommand {
         @Flag(help: "Print as JSON.") var json = false
 
         func run() throws {
-            try runReportingErrors {
-                let agent = try openAgent(options)
-                defer { agent.close() }
+            try options.withAgent(for: .inspect) { agent in
                 let files = try agent.buffer.waitingFiles()
                 let rows = try files.flatMap { try agent.buffer.stagedRows(of: $0, waitingOnly: true, limit: limit) }
                 if json { try printJSON(rows); return .success }
@@ -247,11 +228,6 @@ func briefError(_ message: String, path: String, width: Int = 80) -> String {
     let cut = m.prefix(width - 1)
     let end = cut.lastIndex(of: " ").map { cut[..<$0] } ?? cut
     return end + "…"
-}
-
-func openAgent(_ options: some AgentOptions) throws -> LMSAgent {
-    let settings = try options.settings()
-    return try LMSAgent(settings: settings, logger: try options.logger(settings), requireExtract: false, readOnly: true)
 }
 
 func printRows(_ rows: [StagedRow], resource: Resource?, only: [String]? = nil) {

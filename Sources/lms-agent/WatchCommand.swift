@@ -32,10 +32,7 @@ struct Watch: ParsableCommand {
     }
 
     func run() throws {
-        try runReportingErrors {
-            let settings = try options.settings()
-            let agent = try LMSAgent(settings: settings, logger: try options.logger(settings), requireExtract: true, lock: .watch)
-            defer { agent.close() }
+        try options.withAgent(for: .watch) { agent in
             try agent.prepareToForward()
             var o = WatchOptions()
             o.settleSeconds = settleSeconds
