@@ -1,6 +1,5 @@
 import Agent
 import ArgumentParser
-import Extract
 import Foundation
 import SampleExtract
 

@@ -1,7 +1,5 @@
 import Agent
 import ArgumentParser
-import Buffer
-import Extract
 import Foundation
 
 struct Status: ParsableCommand {
@@ -60,24 +58,18 @@ struct Retry: ParsableCommand {
 
     func run() throws {
         try options.withAgent(for: .retry) { agent in
-            switch try agent.buffer.retry(id: id) {
-            case .pending:
+            switch try agent.retry(id: id) {
+            case .requeued:
                 print("file \(id) is staged again; `lms-agent resume` (or the next flush or watch round) forwards it")
-            case .needsRestage(let f):
-                let stager = Stager(root: agent.root, buffer: agent.buffer, logger: agent.logger)
-                let path = agent.root + "/" + f.path
-                guard let st = Scanner.fileStat(path) else {
-                    print("file \(id) was forgotten; \(f.path) is no longer in the extract, so nothing is read")
-                    return .success
-                }
-                let result = try stager.stage(Candidate(relativePath: f.path, classification: ExtractPath.classify(f.path), size: st.size, mtimeNs: st.mtimeNs))
-                switch result {
-                case .staged(let newId, let rows): print("\(f.path) read again: staged as file \(newId) with \(rows) rows; `lms-agent resume` forwards it")
-                case .rejected(let newId, let error):
-                    print("\(f.path) is still rejected (file \(newId)): \(error)")
-                    return .rejectedFiles
-                default: print("\(f.path): \(result)")
-                }
+            case .goneFromExtract(let path):
+                print("file \(id) was forgotten; \(path) is no longer in the extract, so nothing is read")
+            case .restaged(let path, let newId, let rows):
+                print("\(path) read again: staged as file \(newId) with \(rows) rows; `lms-agent resume` forwards it")
+            case .rejectedAgain(let path, let newId, let error):
+                print("\(path) is still rejected (file \(newId)): \(error)")
+                return .rejectedFiles
+            case .notStaged(let path, let result):
+                print("\(path): \(result)")
             }
             return .success
         }
@@ -94,7 +86,7 @@ struct Release: ParsableCommand {
 
     func run() throws {
         try options.withAgent(for: .release) { agent in
-            let f = try agent.buffer.release(id: id)
+            let f = try agent.release(id: id)
             print("file \(id) (\(f.path)) is released; `lms-agent resume` (or the next flush or watch round) applies it with its deletions")
             return .success
         }
@@ -120,8 +112,7 @@ struct Inspect: ParsableCommand {
 
         func run() throws {
             try options.withAgent(for: .inspect) { agent in
-                var files = try agent.buffer.files()
-                if let state { files = files.filter { $0.state.rawValue == state } }
+                let files = try agent.files(in: state.flatMap(FileState.init(rawValue:)))
                 if json { try printJSON(files); return .success }
                 var t = TextTable("id", "state", "resource", "rows", "waiting", "path", "error")
                 for f in files {
@@ -142,7 +133,7 @@ struct Inspect: ParsableCommand {
 
         func run() throws {
             try options.withAgent(for: .inspect) { agent in
-                guard let f = try agent.buffer.file(id: id) else { throw BufferError.noSuchFile(id) }
+                let f = try agent.file(id: id)
                 if json { try printJSON(f); return .success }
                 let fields: [(String, String?)] = [
                     ("id", "\(f.id)"), ("path", f.path), ("sha256", f.sha256), ("resource", f.resource?.rawValue),
@@ -168,8 +159,7 @@ struct Inspect: ParsableCommand {
 
         func run() throws {
             try options.withAgent(for: .inspect) { agent in
-                guard let f = try agent.buffer.file(id: id) else { throw BufferError.noSuchFile(id) }
-                let rows = try agent.buffer.stagedRows(of: f, limit: limit)
+                let (f, rows) = try agent.stagedRows(ofFile: id, limit: limit)
                 if json { try printJSON(rows); return .success }
                 printRows(rows, resource: f.resource)
                 if rows.isEmpty { print("no staged rows (state \(f.state.rawValue): rows are kept until a newer snapshot of the scope is applied)") }
@@ -186,7 +176,7 @@ struct Inspect: ParsableCommand {
 
         func run() throws {
             try options.withAgent(for: .inspect) { agent in
-                let errors = try agent.buffer.lastErrors(limit: limit)
+                let errors = try agent.errors(limit: limit)
                 if json { try printJSON(errors); return .success }
                 var t = TextTable("at", "phase", "file", "error")
                 for e in errors { t.add([e.at, e.phase, e.fileId.map { "\($0)" } ?? "-", e.message]) }
@@ -204,14 +194,13 @@ struct Inspect: ParsableCommand {
 
         func run() throws {
             try options.withAgent(for: .inspect) { agent in
-                let files = try agent.buffer.waitingFiles()
-                let rows = try files.flatMap { try agent.buffer.stagedRows(of: $0, waitingOnly: true, limit: limit) }
-                if json { try printJSON(rows); return .success }
-                if files.isEmpty { print("no rows are waiting"); return .success }
-                for f in files {
-                    print("file \(f.id) \(f.path): \(f.waitingRows) row(s) waiting")
-                    printRows(try agent.buffer.stagedRows(of: f, waitingOnly: true, limit: limit), resource: f.resource,
-                              only: ["SourceSystemIdentifier"] + (f.resource?.schema.parents.map(\.column) ?? []))
+                let waiting = try agent.waiting(limitPerFile: limit)
+                if json { try printJSON(waiting.flatMap(\.rows)); return .success }
+                if waiting.isEmpty { print("no rows are waiting"); return .success }
+                for w in waiting {
+                    print("file \(w.file.id) \(w.file.path): \(w.file.waitingRows) row(s) waiting")
+                    printRows(w.rows, resource: w.file.resource,
+                              only: ["SourceSystemIdentifier"] + (w.file.resource?.schema.parents.map(\.column) ?? []))
                 }
                 return .success
             }
@@ -230,6 +219,7 @@ func briefError(_ message: String, path: String, width: Int = 80) -> String {
     return end + "…"
 }
 
+/// Staged rows as a table: the line, then every column of the resource (or only those named).
 func printRows(_ rows: [StagedRow], resource: Resource?, only: [String]? = nil) {
     guard let resource, !rows.isEmpty else { return }
     let names = only ?? resource.schema.columns.map(\.name)
