@@ -4,6 +4,7 @@ import Logging
 /// which command needs the extract, which may create or rebuild the buffer, and which lock it takes
 /// (see `BufferLock` for how the locks wait and refuse).
 extension LMSAgent {
+    /// A command of the CLI, as far as opening the buffer goes.
     public enum Command: String, Sendable, CaseIterable {
         case watch, flush, resume, status, inspect, retry, release
 

@@ -17,7 +17,9 @@ public typealias Resource = Extract::Resource
 
 /// A file whose rows wait for their parents, with the first of those rows.
 public struct WaitingFile: Sendable {
+    /// The file version; `waitingRows` counts all its waiting rows.
     public var file: LedgerFile
+    /// Its first waiting rows, in line order (as many as asked for).
     public var rows: [StagedRow]
 }
 
