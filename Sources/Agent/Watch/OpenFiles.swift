@@ -11,11 +11,11 @@ enum OpenFiles {
         defer { closedir(proc) }
         let me = getpid()
         while let e = readdir(proc) {
-            let name = withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            let name = entryName(e)
             guard let pid = Int32(name), pid != me else { continue }
             guard let fds = opendir("/proc/\(pid)/fd") else { continue }
             while let f = readdir(fds) {
-                let fd = withUnsafeBytes(of: f.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+                let fd = entryName(f)
                 guard Int(fd) != nil else { continue }
                 var buf = [CChar](repeating: 0, count: 4096)
                 let n = readlink("/proc/\(pid)/fd/\(fd)", &buf, buf.count - 1)
@@ -27,6 +27,14 @@ enum OpenFiles {
             closedir(fds)
         }
         return out
+    }
+
+    /// An entry's name, read in place up to its NUL. A record `readdir` returns is only as long as
+    /// its name: copying the whole 256-byte `d_name` (`withUnsafeBytes(of: e.pointee.d_name)`)
+    /// reads past it, and crashed when the record ended a mapped page (a busy /proc).
+    private static func entryName(_ entry: UnsafeMutablePointer<dirent>) -> String {
+        let name = UnsafeRawPointer(entry) + MemoryLayout<dirent>.offset(of: \dirent.d_name)!
+        return String(cString: name.assumingMemoryBound(to: CChar.self))
     }
 
     /// The fd's `flags:` line (octal) says O_WRONLY (1) or O_RDWR (2).
