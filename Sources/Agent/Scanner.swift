@@ -77,9 +77,7 @@ public enum Scanner {
         defer { closedir(dir) }
         let depth = relative.isEmpty ? 0 : relative.split(separator: "/").count
         while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-            }
+            let name = direntName(entry)
             if name.hasPrefix(".") { continue }
             let rel = relative.isEmpty ? name : relative + "/" + name
             var lst = stat()
@@ -143,4 +141,12 @@ public enum AgentError: Error, CustomStringConvertible {
         case .config(let m), .usage(let m): return m
         }
     }
+}
+
+/// A directory entry's name, read in place up to its NUL. A record `readdir` returns is only as long
+/// as its name: copying the whole 256-byte `d_name` (`withUnsafeBytes(of: entry.pointee.d_name)`)
+/// reads past it, and crashed when the record ended a mapped page (a busy /proc).
+func direntName(_ entry: UnsafeMutablePointer<dirent>) -> String {
+    let name = UnsafeRawPointer(entry) + MemoryLayout<dirent>.offset(of: \dirent.d_name)!
+    return String(decoding: UnsafeRawBufferPointer(start: name, count: strlen(name.assumingMemoryBound(to: CChar.self))), as: UTF8.self)
 }

@@ -49,7 +49,7 @@ final class Inotify {
         defer { closedir(dir) }
         var subdirs: [String] = []
         while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            let name = direntName(entry)
             if name.hasPrefix(".") { continue }
             if entry.pointee.d_type == UInt8(DT_DIR) {
                 subdirs.append(relative.isEmpty ? name : relative + "/" + name)

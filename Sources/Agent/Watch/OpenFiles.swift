@@ -29,13 +29,7 @@ enum OpenFiles {
         return out
     }
 
-    /// An entry's name, read in place up to its NUL. A record `readdir` returns is only as long as
-    /// its name: copying the whole 256-byte `d_name` (`withUnsafeBytes(of: e.pointee.d_name)`)
-    /// reads past it, and crashed when the record ended a mapped page (a busy /proc).
-    private static func entryName(_ entry: UnsafeMutablePointer<dirent>) -> String {
-        let name = UnsafeRawPointer(entry) + MemoryLayout<dirent>.offset(of: \dirent.d_name)!
-        return String(cString: name.assumingMemoryBound(to: CChar.self))
-    }
+    private static func entryName(_ entry: UnsafeMutablePointer<dirent>) -> String { direntName(entry) }
 
     /// The fd's `flags:` line (octal) says O_WRONLY (1) or O_RDWR (2).
     private static func writable(pid: Int32, fd: String) -> Bool {
