@@ -3,8 +3,9 @@ import SQLiteDB
 
 /// Reading the ledger (`files`) by named queries, and moving a row's state by the state machine.
 ///
-/// No SQL outside this file names a ledger row's columns to select it, and no SQL anywhere spells a
-/// state: states are bound from `FileState` values (`Buffer.inStates`, `Buffer.states(from:)`).
+/// Whole ledger rows (`LedgerFile`) are read only by the named queries here; a new question gets a
+/// new named query, not a condition written by its caller. No SQL anywhere spells a state: states
+/// are bound from `FileState` values (`Buffer.inStates`, `Buffer.states(from:)`).
 extension Buffer {
     // MARK: the state machine
 
