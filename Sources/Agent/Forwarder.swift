@@ -119,7 +119,7 @@ public struct Forwarder {
     /// again), and a file recorded there *without* being merged (a superseded snapshot) is marked
     /// superseded, never taken for an applied one.
     private func recoverCommitted(into report: inout ForwardReport) throws {
-        for file in try buffer.files(where: "state = 'staged' AND resource IS NOT NULL") {
+        for file in try buffer.stagedFiles() {
             var tally = report.byResource[file.resource!.rawValue] ?? ResourceTally()
             defer { report.byResource[file.resource!.rawValue] = tally }
             switch try store.processedRecord(fullPath: fullPath(of: file)) {

@@ -29,7 +29,13 @@ public enum FileState: String, CaseIterable, Sendable, Codable {
     case ignored
 
     /// Still has work for the forwarder.
-    public var isPending: Bool { self == .staged || self == .waiting }
+    public var isPending: Bool { FileState.pending.contains(self) }
+
+    /// The states with work for the forwarder.
+    public static let pending: [FileState] = [.staged, .waiting]
+
+    /// The states of a file the LMS-DS holds (waiting: all but the rows whose parents are missing).
+    public static let applied: [FileState] = [.forwarded, .waiting]
 
     /// States a new ledger row may start in.
     public static let initial: Set<FileState> = [.staged, .rejected, .ignored]

@@ -191,6 +191,18 @@ public final class SQLiteDatabase: @unchecked Sendable {
         return rows
     }
 
+    /// All rows of a query, each read by column name (`row["path"]`): a query's columns can be
+    /// reordered or added to without touching the code that reads them.
+    public func namedRows(_ sql: String, _ arguments: [SQLValue] = []) throws -> [NamedRow] {
+        let st = try cached(sql)
+        try st.bind(arguments)
+        let columns = NamedRow.Columns(st.columnNames)
+        var rows: [NamedRow] = []
+        while try st.step() { rows.append(NamedRow(columns: columns, values: st.row())) }
+        st.reset()
+        return rows
+    }
+
     /// The first column of the first row, if any.
     public func scalar(_ sql: String, _ arguments: [SQLValue] = []) throws -> SQLValue? {
         try query(sql, arguments).first?.first
@@ -215,13 +227,40 @@ public final class SQLiteDatabase: @unchecked Sendable {
             try run(nested ? "RELEASE unit" : "COMMIT")
             return result
         } catch {
-            if nested {
-                _ = try? run("ROLLBACK TO unit")
-                _ = try? run("RELEASE unit")
-            } else {
-                _ = try? run("ROLLBACK")
-            }
+            rollBack(nested: nested)
             throw error
+        }
+    }
+
+    /// Runs `body` in a transaction that `body` ends itself: `.commit(value)` keeps its changes,
+    /// `.rollback(value)` takes them back; either way `value` is returned. Throwing rolls back too
+    /// and passes the error on. Inside an open transaction it is a savepoint, as `transaction`.
+    public func commitOrRollback<T>(immediate: Bool = true, _ body: () throws -> TransactionEnd<T>) throws -> T {
+        let nested = sqlite3_get_autocommit(handle) == 0
+        try run(nested ? "SAVEPOINT unit" : (immediate ? "BEGIN IMMEDIATE" : "BEGIN"))
+        let end: TransactionEnd<T>
+        do {
+            end = try body()
+        } catch {
+            rollBack(nested: nested)
+            throw error
+        }
+        switch end {
+        case .commit(let value):
+            try run(nested ? "RELEASE unit" : "COMMIT")
+            return value
+        case .rollback(let value):
+            rollBack(nested: nested)
+            return value
+        }
+    }
+
+    private func rollBack(nested: Bool) {
+        if nested {
+            _ = try? run("ROLLBACK TO unit")
+            _ = try? run("RELEASE unit")
+        } else {
+            _ = try? run("ROLLBACK")
         }
     }
 
@@ -231,6 +270,33 @@ public final class SQLiteDatabase: @unchecked Sendable {
     public var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
     public var changes: Int { Int(sqlite3_changes(handle)) }
     public static var libraryVersion: String { String(cString: sqlite3_libversion()) }
+}
+
+/// How a `commitOrRollback` body ends its transaction, with the value it returns.
+public enum TransactionEnd<T> {
+    case commit(T)
+    case rollback(T)
+}
+
+/// One row of a query, read by column name. An unknown name is a programming error (a typo or a
+/// column dropped from the query) and stops the program with the name, rather than reading NULL.
+public struct NamedRow {
+    /// Column name -> index, shared by every row of one query.
+    final class Columns {
+        let index: [String: Int]
+        init(_ names: [String]) {
+            var index: [String: Int] = [:]
+            for (i, n) in names.enumerated() where index[n] == nil { index[n] = i }
+            self.index = index
+        }
+    }
+    let columns: Columns
+    public let values: [SQLValue]
+
+    public subscript(_ name: String) -> SQLValue {
+        guard let i = columns.index[name] else { preconditionFailure("no column \(name) in the query") }
+        return values[i]
+    }
 }
 
 private nonisolated(unsafe) let emptyCString: UnsafePointer<CChar> = {
@@ -321,6 +387,11 @@ public final class Statement {
         guard let p = sqlite3_column_text(handle, Int32(i)) else { return nil }
         let n = Int(sqlite3_column_bytes(handle, Int32(i)))
         return String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self)
+    }
+
+    /// The result columns' names (their `AS` names when the query gives them).
+    public var columnNames: [String] {
+        (0..<columnCount).map { String(cString: sqlite3_column_name(handle, Int32($0))) }
     }
 
     public func row() -> [SQLValue] {

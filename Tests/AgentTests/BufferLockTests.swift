@@ -32,7 +32,7 @@ struct BufferLockTests {
         let pid = String(watch.process.processIdentifier)
         #expect(Self.holder(w) == pid)
         let before = try w.dump()
-        let rejected = try #require(try w.buffer().files(where: "state = 'rejected'").first)
+        let rejected = try #require(try w.buffer().files(inState: .rejected).first)
 
         for command in [["flush"], ["resume"], ["retry", String(rejected.id)]] {
             let p = try FaultAgent.run(w, command, csvPath: command != ["retry", String(rejected.id)])

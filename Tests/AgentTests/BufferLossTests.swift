@@ -104,7 +104,7 @@ struct BufferLossTests {
         #expect(try FaultAgent.run(w, ["flush"]).code == 0)
         try writeLateOlder(w)
         let late = try FaultAgent.run(w, ["flush"])
-        #expect(try w.buffer().files(where: "path = 'section=s1/section-associations/\(Self.ts1)'").map(\.state) == [.superseded], "\(late.output)")
+        #expect(try w.buffer().versions(of: "section=s1/section-associations/\(Self.ts1)").map(\.state) == [.superseded], "\(late.output)")
         Self.removeBuffer(w.settings.bufferPath!)
         try Self.writeDay2(w)
         let flush = try FaultAgent.run(w, ["flush"])

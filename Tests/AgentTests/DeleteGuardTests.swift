@@ -53,13 +53,13 @@ struct DeleteGuardTests {
         let run = try w.flush()
         #expect(run.exitCode == .success)
         #expect(try w.count("LMSUser") == 199)
-        let states = try w.buffer().files(where: "resource = 'users'").map(\.state)
+        let states = try w.buffer().files(ofResource: .users).map(\.state)
         #expect(states == [.forwarded, .superseded, .forwarded])
         // Recorded, as not applied, so that no loader applies the stale file later.
         let record = try w.store().processedRecord(fullPath: w.root + "/users/2026-09-02-06-00-00.csv")
         guard case .recordedNotApplied = record else { Issue.record("expected recordedNotApplied, got \(record)"); return }
         // A replaced file cannot be released any more.
-        let replaced = try w.buffer().files(where: "resource = 'users'")[1]
+        let replaced = try w.buffer().files(ofResource: .users)[1]
         #expect(throws: BufferError.self) { _ = try w.buffer().release(id: replaced.id) }
     }
 

@@ -84,10 +84,10 @@ struct PostgresCrashTests {
         // The transaction was cut: nothing of the users file is in the LMS-DS, and it is still staged.
         #expect(try Self.count(server, "crash", "SELECT count(*) FROM lms.LMSUser") == 0)
         #expect(try Self.count(server, "crash", "SELECT count(*) FROM lms.ProcessedFiles") == 0)
-        let users = try w.buffer().files(where: "resource = 'users'")
+        let users = try w.buffer().files(ofResource: .users)
         #expect(users.map(\.state) == [.staged], "\(users)")
         #expect(users.first?.attempts ?? 0 >= 1)
-        #expect(try w.buffer().files(where: "state = 'rejected'").isEmpty)
+        #expect(try w.buffer().files(inState: .rejected).isEmpty)
 
         // 2. and 3. `resume` is cut twice more, in the middle of later files.
         for after in [40, 160] {
@@ -97,7 +97,7 @@ struct PostgresCrashTests {
             kills.append("resume, in a file's transaction after \(after) files")
             #expect(resume.wait() == Agent.ExitStatus.targetUnavailable.rawValue, "\(resume.output)")
             try server.pgctl("start")
-            #expect(try w.buffer().files(where: "state = 'rejected'").isEmpty, "\(resume.output)")
+            #expect(try w.buffer().files(inState: .rejected).isEmpty, "\(resume.output)")
         }
 
         // The server is up: resume finishes, a further flush has nothing to do.

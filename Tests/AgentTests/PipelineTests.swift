@@ -46,7 +46,7 @@ struct PipelineTests {
         let run = try w.flush()
         #expect(run.exitCode == .success)
         #expect(try w.snapshot("AssignmentSubmission").keys.sorted() == ["sub1"])
-        let states = try w.buffer().files(where: "resource = 'submissions'").map(\.state)
+        let states = try w.buffer().files(ofResource: .submissions).map(\.state)
         #expect(states == [.superseded, .forwarded])
     }
 
@@ -62,7 +62,7 @@ struct PipelineTests {
         #expect(try w.snapshot("LMSUser", "Name") == ["u1": "New"])
         // Recorded, so that the upstream loader sharing this database does not apply it either.
         #expect(try w.value("SELECT count(*) FROM \(w.t("ProcessedFiles")) WHERE FullPath LIKE '%2026-09-04-06-00-00.csv'") == "1")
-        let old = try w.buffer().files(where: "path = 'users/2026-09-04-06-00-00.csv'")
+        let old = try w.buffer().versions(of: "users/2026-09-04-06-00-00.csv")
         #expect(old.first?.state == .superseded)
     }
 
@@ -111,7 +111,7 @@ struct PipelineTests {
         let run = try w.flush()
         #expect(run.stage?.staged == 1)
         #expect(try w.snapshot("LMSUser", "Name")["u2"] == "Renamed")
-        let versions = try w.buffer().files(where: "path = ?", [.text(path)])
+        let versions = try w.buffer().versions(of: path)
         #expect(versions.map(\.state) == [.forwarded, .forwarded])
         #expect(Set(versions.map(\.sha256)).count == 2)
         // ProcessedFiles holds the new checksum.

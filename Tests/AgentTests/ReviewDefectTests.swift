@@ -24,7 +24,7 @@ struct ReviewDefectTests {
         _ = try w.agent().scanAndStage()   // the target was down: v1 only staged
         try w.write("users/\(Self.ts1)", .users, (1...10).map { Row.user("u\($0)", name: "v2") })
         #expect(try w.flush().exitCode == .success)
-        let versions = try w.buffer().files(where: "resource = 'users'")
+        let versions = try w.buffer().files(ofResource: .users)
         #expect(versions.map(\.state) == [.superseded, .forwarded])
 
         #expect(throws: BufferError.self) { _ = try w.buffer().retry(id: versions[0].id) }
@@ -43,7 +43,7 @@ struct ReviewDefectTests {
         _ = try w.agent().scanAndStage()
         try w.write("users/\(Self.ts1)", .users, (1...10).map { Row.user("u\($0)", name: "v2") })
         try w.flush()
-        let v1 = try w.buffer().files(where: "resource = 'users'")[0]
+        let v1 = try w.buffer().files(ofResource: .users)[0]
         let raw = try SQLiteDatabase(path: w.dir + "/buffer.sqlite")
         try raw.run("UPDATE files SET state = 'staged' WHERE id = ?", [.integer(v1.id)])
 
@@ -63,7 +63,7 @@ struct ReviewDefectTests {
         try w.write("users/2026-09-01-06-00-00.csv", .users, [Row.user("u1", name: "refuse-me"), Row.user("u2", name: "old")])
         try w.write("users/2026-09-02-06-00-00.csv", .users, [Row.user("u1", name: "new"), Row.user("u2", name: "new")])
         #expect(try w.flush().exitCode == .rejectedFiles)
-        let files = try w.buffer().files(where: "resource = 'users'")
+        let files = try w.buffer().files(ofResource: .users)
         #expect(files.map(\.state) == [.rejected, .forwarded])
         #expect(throws: BufferError.self) { _ = try w.buffer().retry(id: files[0].id) }
         #expect(Set(try w.snapshot("LMSUser", "Name").values) == ["new"])
@@ -114,7 +114,7 @@ struct ReviewDefectTests {
         let run = try w.flush()
         #expect(run.exitCode == .rejectedFiles)
         #expect(run.forward.byResource["users"]?.rejectedFiles == 1)
-        #expect(try w.buffer().files(where: "resource = 'users'").map(\.state) == [.rejected, .forwarded])
+        #expect(try w.buffer().files(ofResource: .users).map(\.state) == [.rejected, .forwarded])
         #expect(try w.count("LMSUser") == 2)
         #expect(run.forward.errors.count == 1)
         #expect(run.forward.errors[0].contains("2026-09-01-06-00-00.csv"))

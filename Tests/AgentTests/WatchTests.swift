@@ -106,7 +106,7 @@ struct WatchTests {
         }
         try handle.close()
         #expect(eventually { try w.count("LMSUser") == 300 }, "\(watch.output)")
-        let versions = try w.buffer().files(where: "path = ?", [.text(path)])
+        let versions = try w.buffer().versions(of: path)
         #expect(versions.count == 1, "\(watch.output)")
         #expect(versions.first?.rowCount == 300)
         #expect(watch.stop().code == 0)
@@ -135,7 +135,7 @@ struct WatchTests {
         // A file rewritten in place: a new version, applied.
         try w.write("section=s3/assignments/2026-09-02-07-00-00.csv", .assignments, [Row.assignment("a3", section: "s3", title: "Renamed")])
         #expect(eventually { try w.snapshot("Assignment", "Title")["a3"] == "Renamed" }, "\(watch.output)")
-        #expect(try w.buffer().files(where: "path = 'section=s3/assignments/2026-09-02-07-00-00.csv'").count == 2)
+        #expect(try w.buffer().versions(of: "section=s3/assignments/2026-09-02-07-00-00.csv").count == 2)
 
         let stop = watch.stop()
         #expect(stop.code == 0)

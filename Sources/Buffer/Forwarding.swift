@@ -1,0 +1,143 @@
+import Extract
+import SQLiteDB
+
+/// What the forwarder reads from the buffer and what it records there: a file's rows, and the
+/// outcome of applying it (forwarded, waiting, superseded, refused, held).
+extension Buffer {
+    /// The order the forwarder applies files in: resource (parents first), then snapshot, then path.
+    public static func loadOrder(_ a: LedgerFile, _ b: LedgerFile) -> Bool {
+        let ra = a.resource?.loadOrder ?? 99, rb = b.resource?.loadOrder ?? 99
+        if ra != rb { return ra < rb }
+        if a.snapshot != b.snapshot { return a.snapshot < b.snapshot }
+        if a.path != b.path { return a.path < b.path }
+        return a.id < b.id
+    }
+
+    /// The snapshot already applied to `file`'s scope that is newer than `file` (a later snapshot
+    /// name, or the same name and a later version of it), if any. Applying `file` after it would
+    /// roll the scope back to older content.
+    public func newerApplied(than file: LedgerFile) throws -> LedgerFile? {
+        guard let applied = try latestApplied(like: file) else { return nil }
+        if applied.snapshot > file.snapshot || (applied.snapshot == file.snapshot && applied.id > file.id) { return applied }
+        return nil
+    }
+
+    /// Whether the file has any staged row. A snapshot with rows whose staged rows are gone must never
+    /// be applied: it would soft-delete its whole scope.
+    public func hasStagedRows(_ file: LedgerFile) throws -> Bool {
+        guard let resource = file.resource else { return false }
+        return try db.scalar("SELECT EXISTS (SELECT 1 FROM \(BufferSchema.rowsTable(resource)) WHERE file_id = ?)", [.integer(file.id)])?.integer == 1
+    }
+
+    /// Streams a file's staged rows (only the waiting ones when `waitingOnly`) in line order.
+    /// The buffer's own read errors come as `BufferError.read`, so that a store never mistakes
+    /// them for its own; the errors `body` throws pass through unchanged.
+    public func rows(of file: LedgerFile, waitingOnly: Bool = false, _ body: (ResourceRow) throws -> Void) throws {
+        guard let resource = file.resource else { return }
+        let schema = resource.schema
+        let st: Statement
+        do {
+            st = try db.cached("SELECT line, \(schema.columns.map { BufferSchema.quote($0.name) }.joined(separator: ", ")) FROM \(BufferSchema.rowsTable(resource)) WHERE file_id = ?\(waitingOnly ? " AND waiting = 1" : "") ORDER BY line")
+            try st.bind([.integer(file.id)])
+        } catch {
+            throw BufferError.read(path: path, "\(error)")
+        }
+        defer { st.reset() }
+        var row = ResourceRow(line: 0, values: Array(repeating: nil, count: schema.columns.count))
+        while true {
+            do {
+                guard try st.step() else { break }
+            } catch {
+                throw BufferError.read(path: path, "\(error)")
+            }
+            row.line = Int(st.text(0).flatMap { Int($0) } ?? 0)
+            for i in 0..<schema.columns.count { row.values[i] = st.text(i + 1) }
+            try body(row)
+        }
+    }
+
+    /// Natural keys that `previous` delivered and `current` does not (for `previousSnapshot` scopes).
+    public func keysDropped(from previous: LedgerFile, to current: LedgerFile) throws -> [(String, String)] {
+        guard let resource = current.resource else { return [] }
+        let t = BufferSchema.rowsTable(resource)
+        return try db.namedRows("""
+            SELECT SourceSystemIdentifier, SourceSystem FROM \(t) WHERE file_id = ?
+            EXCEPT SELECT SourceSystemIdentifier, SourceSystem FROM \(t) WHERE file_id = ?
+            """, [.integer(previous.id), .integer(current.id)]).map { ($0["SourceSystemIdentifier"].text ?? "", $0["SourceSystem"].text ?? "") }
+    }
+
+    /// The file reached the LMS-DS (a snapshot) or its waiting rows were retried (`retryOfWaiting`).
+    /// `waitingLines` are the rows whose parents are not there yet. Rows of older applied snapshots
+    /// of the same scope are no longer needed and are removed.
+    public func markForwarded(_ file: LedgerFile, waitingLines: [Int], retryOfWaiting: Bool = false) throws {
+        guard let resource = file.resource else { return }
+        let t = BufferSchema.rowsTable(resource)
+        let now = Timestamp.now()
+        try db.transaction {
+            try db.run("UPDATE \(t) SET waiting = 0 WHERE file_id = ? AND waiting = 1", [.integer(file.id)])
+            let mark = try db.cached("UPDATE \(t) SET waiting = 1 WHERE file_id = ? AND line = ?")
+            for line in waitingLines {
+                try mark.bind([.integer(file.id), .integer(Int64(line))])
+                try mark.runToEnd()
+            }
+            let event: LedgerEvent = retryOfWaiting ? .waitingRowsApplied(remaining: !waitingLines.isEmpty) : .applied(waiting: !waitingLines.isEmpty)
+            var columns: [(String, SQLValue)] = [("waiting_rows", .integer(Int64(waitingLines.count))),
+                                                 ("attempts", .integer(Int64(file.attempts + 1)))]
+            if !retryOfWaiting { columns.append(("forwarded_at", .text(now))) }
+            if waitingLines.isEmpty || !retryOfWaiting { columns.append(("last_error", .null)) }
+            try transition(file.id, event, set: columns)
+            if !retryOfWaiting {
+                try supersedeOlder(than: file, table: t, now: now)
+            }
+        }
+    }
+
+    /// Older snapshots of the scope: their waiting rows are replaced by this snapshot, and their
+    /// staged rows are no longer needed.
+    private func supersedeOlder(than file: LedgerFile, table t: String, now: String) throws {
+        let older = try olderSnapshots(than: file, in: FileState.applied + [.superseded])
+        for o in older {
+            if o.state == .waiting {
+                try transition(o.id, .superseded, set: [("waiting_rows", .integer(0)),
+                    ("last_error", .text("its waiting rows were replaced by the newer snapshot \(file.path) (file \(file.id))"))])
+            }
+            try db.run("DELETE FROM \(t) WHERE file_id = ?", [.integer(o.id)])
+        }
+    }
+
+    /// A newer snapshot of the scope was applied before this one: it is not applied.
+    public func markSuperseded(_ file: LedgerFile, by newerPath: String) throws {
+        let t = file.resource.map(BufferSchema.rowsTable)
+        try db.transaction {
+            try transition(file.id, .superseded, set: [("waiting_rows", .integer(0)),
+                                                        ("last_error", .text("the newer snapshot \(newerPath) was already applied"))])
+            if let t { try db.run("DELETE FROM \(t) WHERE file_id = ?", [.integer(file.id)]) }
+        }
+    }
+
+    /// The LMS-DS refused the file; its rows stay staged for `retry`.
+    public func markRejected(_ file: LedgerFile, error: String) throws {
+        try db.transaction {
+            try transition(file.id, .refused, set: [("attempts", .integer(Int64(file.attempts + 1))), ("last_error", .text(error)),
+                                                     ("error_line", .null), ("error_column", .null)])
+            try logError(fileId: file.id, phase: "forward", message: error)
+        }
+    }
+
+    /// The mass-delete guard stopped the file: its rows stay staged until it is released or replaced.
+    public func markHeld(_ file: LedgerFile, reason: String) throws {
+        try db.transaction {
+            try transition(file.id, .held, set: [("last_error", .text(reason))])
+            try logError(fileId: file.id, phase: "guard", message: reason)
+        }
+    }
+
+    /// Notes a failed attempt that leaves the file pending (the LMS-DS was unreachable).
+    public func noteAttemptFailed(_ file: LedgerFile, error: String) throws {
+        try db.transaction {
+            try db.run("UPDATE files SET attempts = attempts + 1, updated_at = ?, last_error = ? WHERE id = ?",
+                       [.text(Timestamp.now()), .text(error), .integer(file.id)])
+            try logError(fileId: file.id, phase: "forward", message: error)
+        }
+    }
+}
