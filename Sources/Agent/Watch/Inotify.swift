@@ -1,16 +1,18 @@
 import Glibc
 
-/// What inotify reported, reduced to what the watcher acts on.
+/// What inotify reported, reduced to what the watcher acts on (paths relative to the root).
 enum FileEvent: Equatable {
-    /// A file was closed after writing, or moved into place: a candidate (relative path).
-    case fileReady(String)
-    /// A file is being written (modified, created): not a candidate yet, but the tree is busy.
-    case fileBusy(String)
-    /// A directory appeared (created or moved in): watch it, then scan it.
+    /// IN_CLOSE_WRITE: a file was closed after writing.
+    case fileClosed(String)
+    /// IN_MOVED_TO: a file was moved into place.
+    case fileMovedIn(String)
+    /// IN_MODIFY or IN_CREATE: a file is being written.
+    case fileWritten(String)
+    /// A directory appeared (created or moved in).
     case directoryAdded(String)
     /// A watched directory went away (deleted or moved out).
-    case directoryGone(String)
-    /// The kernel dropped events: only a full rescan is safe.
+    case directoryRemoved(String)
+    /// IN_Q_OVERFLOW: the kernel dropped events.
     case overflow
 }
 
@@ -80,7 +82,7 @@ final class Inotify {
                     if ev.mask & UInt32(IN_DELETE_SELF | IN_MOVE_SELF) != 0 {
                         paths[ev.wd] = nil
                         inotify_rm_watch(fd, ev.wd)
-                        out.append(.directoryGone(dir))
+                        out.append(.directoryRemoved(dir))
                         continue
                     }
                     if name.hasPrefix(".") || name.isEmpty { continue }
@@ -88,11 +90,13 @@ final class Inotify {
                     let isDir = ev.mask & UInt32(IN_ISDIR) != 0
                     if isDir {
                         if ev.mask & UInt32(IN_CREATE | IN_MOVED_TO) != 0 { out.append(.directoryAdded(rel)) }
-                        if ev.mask & UInt32(IN_MOVED_FROM | IN_DELETE) != 0 { out.append(.directoryGone(rel)) }
-                    } else if ev.mask & UInt32(IN_CLOSE_WRITE | IN_MOVED_TO) != 0 {
-                        out.append(.fileReady(rel))
+                        if ev.mask & UInt32(IN_MOVED_FROM | IN_DELETE) != 0 { out.append(.directoryRemoved(rel)) }
+                    } else if ev.mask & UInt32(IN_CLOSE_WRITE) != 0 {
+                        out.append(.fileClosed(rel))
+                    } else if ev.mask & UInt32(IN_MOVED_TO) != 0 {
+                        out.append(.fileMovedIn(rel))
                     } else if ev.mask & UInt32(IN_MODIFY | IN_CREATE) != 0 {
-                        out.append(.fileBusy(rel))
+                        out.append(.fileWritten(rel))
                     }
                 }
             }
