@@ -55,6 +55,16 @@ struct SettleTracker: Equatable {
 
     mutating func remove(_ path: String) { entries[path] = nil }
 
+    /// After lost events, a close seen earlier proves nothing: a new writer's modify events may be
+    /// among those lost. Every file is then treated as a scan found it (settled twice the settle
+    /// time, and no process may have it open for writing).
+    mutating func distrustEvents() {
+        for k in entries.keys {
+            entries[k]!.closed = false
+            entries[k]!.writing = false
+        }
+    }
+
     mutating func removeAll(under directory: String) {
         if directory.isEmpty { entries = [:]; return }
         for k in entries.keys where k.hasPrefix(directory + "/") { entries[k] = nil }
@@ -74,10 +84,5 @@ struct SettleTracker: Equatable {
         if e.closed { return 1 }
         if e.writing { return settle > 0 ? max(10, 30 / settle) : 1 }
         return 2
-    }
-
-    /// When the next file could become settled (for the poll timeout).
-    func nextSettle(settle: Double) -> Double? {
-        entries.values.map { $0.lastChange + settle * Self.factor($0, settle) }.min()
     }
 }

@@ -154,10 +154,16 @@ struct WatchStateMachine: Equatable {
         case .directoryRemoved(let dir):
             tracker.removeAll(under: dir)
             tracker.activity(now: now)
-            return [.unwatch(dir)]
+            // The name may be stale: inotify names a directory by the path its watch was added under,
+            // and within one batch of events another directory may have taken that name (moved in
+            // under it), or lost events hid a rename. Whatever is at the path now is watched and
+            // scanned again; when nothing is, both find nothing.
+            return [.unwatch(dir), .watch(dir), .scan(dir, .newDirectory)]
         case .queueOverflow:
-            // Lost events may include new directories, which then have no watch yet: watch the whole
-            // tree again (existing watches are kept), then scan it.
+            // Lost events may include a new writer's (a close seen before them proves nothing now) and
+            // new directories, which then have no watch yet: watch the whole tree again (existing
+            // watches are kept), then scan it.
+            tracker.distrustEvents()
             return [.watch(""), .scan("", .overflow)]
         case .watchLimitReached:
             watchLimitReached = true
@@ -272,17 +278,23 @@ struct WatchStateMachine: Equatable {
 
     // MARK: sleeping
 
-    /// When the adapter must wake up at the latest if no event arrives: the next time a file could be
-    /// settled or the tree quiet, the max-wait bound, the next retry, the next periodic rescan.
+    /// When the adapter must wake up at the latest if no event arrives: the next time a file becomes
+    /// settled or the tree quiet, the max-wait bound, the next retry, the next periodic rescan. Only
+    /// moments still ahead count: a file that is settled but still open for writing, or a tree already
+    /// overdue, is looked at again every settle time, not in a loop.
     func nextWake(after now: Double) -> Double {
         var wake = nextRescan
         if !tracker.isEmpty {
-            let quietAt = tracker.lastActivity + config.settle
-            let settleAt = tracker.nextSettle(settle: config.settle) ?? wake
-            var files = max(quietAt, settleAt)
-            if let first = tracker.oldestFirstSeen { files = min(files, first + config.maxWait) }
             // Files can change without an event (lost, or a scan found them): look again every settle time.
-            files = min(files, now + config.settle)
+            var files = now + config.settle
+            let quietAt = tracker.lastActivity + config.settle
+            let settleTimes = tracker.entries.values.map { $0.lastChange + config.settle * SettleTracker.factor($0, config.settle) }
+            if quietAt > now {
+                files = min(files, max(quietAt, settleTimes.min() ?? quietAt))
+            } else if let next = settleTimes.filter({ $0 > now }).min() {
+                files = min(files, next)
+            }
+            if let first = tracker.oldestFirstSeen, first + config.maxWait > now { files = min(files, first + config.maxWait) }
             wake = min(wake, max(files, stagingRetryAt))
         }
         if let outage { wake = min(wake, outage.nextTry) }
