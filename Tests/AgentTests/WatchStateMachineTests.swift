@@ -45,18 +45,31 @@ struct WatchStateMachineTests {
         #expect(m.handle(.probed(["a.csv": M.Probe(stat: Self.s2, openForWriting: false)]), at: 4) == [.stage(["a.csv"])])
     }
 
-    @Test func aFileStillOpenForWritingIsNeverStagedHoweverQuietAndTheWatcherDoesNotSpin() {
-        var m = Self.started(found: ["b.csv": Self.s1])   // a scan found it: no event says it is closed
-        for t in stride(from: 2.0, through: 60, by: 1) {
+    @Test func aFileStillOpenForWritingIsNeverStagedHoweverQuietAndProcIsNotReadAtEveryWakeUp() {
+        var m = Self.started(M.Config(settle: 1, maxWait: 300, rescanInterval: 600, maxBackoff: 8),
+                             found: ["b.csv": Self.s1])   // a scan found it: no event says it is closed
+        #expect(m.handle(.tick, at: 1) == [.probe(all: ["b.csv"], openCheck: [])])
+        _ = m.handle(.probed(["b.csv": M.Probe(stat: Self.s1)]), at: 1)
+        var t = 2.0
+        for _ in 1...3 {
+            // Settled (twice the settle time, or 30 s after it was last found open): /proc decides.
             #expect(m.handle(.tick, at: t) == [.probe(all: ["b.csv"], openCheck: ["b.csv"])])
             #expect(m.handle(.probed(["b.csv": M.Probe(stat: Self.s1, openForWriting: true)]), at: t) == [])
-            // Looked at again a settle time later, not in a loop.
+            // Then it is being written: its stat is looked at every settle time, /proc again after 30 s.
             #expect(m.nextWake(after: t) == t + 1)
+            #expect(m.handle(.tick, at: t + 1) == [.probe(all: ["b.csv"], openCheck: [])])
+            #expect(m.handle(.probed(["b.csv": M.Probe(stat: Self.s1)]), at: t + 1) == [])
+            #expect(m.handle(.tick, at: t + 29.9) == [.probe(all: ["b.csv"], openCheck: [])])
+            #expect(m.handle(.probed(["b.csv": M.Probe(stat: Self.s1)]), at: t + 29.9) == [])
+            t += 30
         }
-        // Its writer closes it: staged one settle time later, without a final line break or any other sign.
-        _ = m.handle(.fileClosed("b.csv", Self.s1), at: 60.5)
-        #expect(m.handle(.tick, at: 61.5) == [.probe(all: ["b.csv"], openCheck: [])])
-        #expect(m.handle(.probed(["b.csv": M.Probe(stat: Self.s1)]), at: 61.5) == [.stage(["b.csv"])])
+        // Its writer closes it: staged once the tree has been quiet a settle time, with no other sign
+        // of completeness (no final line break needed).
+        _ = m.handle(.fileClosed("b.csv", Self.s1), at: t - 0.5)
+        #expect(m.handle(.tick, at: t) == [])
+        #expect(m.nextWake(after: t) == t + 0.5)
+        #expect(m.handle(.tick, at: t + 0.5) == [.probe(all: ["b.csv"], openCheck: [])])
+        #expect(m.handle(.probed(["b.csv": M.Probe(stat: Self.s1)]), at: t + 0.5) == [.stage(["b.csv"])])
     }
 
     @Test func aFileSeenBeingWrittenButNeverClosedIsCheckedAfter30Seconds() {

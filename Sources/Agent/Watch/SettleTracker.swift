@@ -18,6 +18,7 @@ struct FileStat: Equatable, Sendable, CustomStringConvertible {
 struct SettleTracker: Equatable {
     struct Entry: Equatable {
         var firstSeen: Double
+        /// When it was last seen changing or being written.
         var lastChange: Double
         var stat: FileStat
         /// A close-after-write or move-in was seen since the last change.
@@ -54,6 +55,17 @@ struct SettleTracker: Equatable {
     mutating func activity(now: Double) { lastActivity = now }
 
     mutating func remove(_ path: String) { entries[path] = nil }
+
+    /// /proc says a process has the file open for writing: it is being written, as if an event had
+    /// said so. Its close event will tell when it is done; without one, it is looked at again after
+    /// ten settle times (at least 30 s), not at every wake-up (reading /proc is not cheap).
+    mutating func heldOpen(_ path: String, now: Double) {
+        guard var e = entries[path] else { return }
+        e.writing = true
+        e.closed = false
+        e.lastChange = now
+        entries[path] = e
+    }
 
     /// After lost events, a close seen earlier proves nothing: a new writer's modify events may be
     /// among those lost. Every file is then treated as a scan found it (settled twice the settle

@@ -227,6 +227,7 @@ struct WatchStateMachine: Equatable {
             guard let e = tracker.entries[path] else { continue }
             guard let stat = probe.stat else { tracker.remove(path); continue }
             if stat != e.stat { tracker.touched(path, now: now, closed: false, stat: stat) }
+            if probe.openForWriting == true { tracker.heldOpen(path, now: now) }
         }
         let ready = tracker.entries.filter { path, e in
             SettleTracker.isSettled(e, now: now, settle: config.settle) && (e.closed || answers[path]?.openForWriting == false)
