@@ -18,7 +18,7 @@ import Testing
 /// the case's trace.
 @Suite("watch: the state machine against a model")
 struct WatchModelTests {
-    static let config = WatchStateMachine.Config(settle: 1, maxWait: 20, rescanInterval: 100_000, maxBackoff: 8)
+    static let config = WatchStateMachine.Config(settle: 1, maxWait: 4, rescanInterval: 100_000, maxBackoff: 8)
     /// Longer than every bound above (a file seen written and never closed waits 30 settle times,
     /// max-wait, backoff), far shorter than the periodic rescan: what the watcher finds, it finds
     /// from events and from the scans that events lead to.
@@ -35,10 +35,12 @@ struct WatchModelTests {
         case moveOut(Int)
         case moveIn(parent: Int, name: Int, files: Int)
         case renameDirectory(Int, name: Int)
+        /// A folder is swapped for a fresh one: renamed aside, and a new one moved in under its name.
+        case replaceDirectory(Int, name: Int)
         case overflow(keep: Int)
         case targetDown, targetUp
 
-        static let kinds = 14
+        static let kinds = 15
         init(_ n: Int) {
             let p = n / Self.kinds
             switch n % Self.kinds {
@@ -54,6 +56,7 @@ struct WatchModelTests {
             case 10: self = .renameDirectory(p, name: p / 7 % 3)
             case 11: self = .overflow(keep: p % 4)
             case 12: self = p % 2 == 0 ? .targetDown : .pause(0.3)
+            case 13: self = .replaceDirectory(p, name: p / 7 % 3)
             default: self = p % 3 == 0 ? .targetUp : .write(dir: p % 7, file: p / 7 % 3, bytes: 5)
             }
         }
@@ -70,6 +73,7 @@ struct WatchModelTests {
             case .moveOut(let d): return "moveOut(\(d))"
             case .moveIn(let p, let n, let f): return "moveIn(\(p),\(n),\(f))"
             case .renameDirectory(let d, let n): return "renameDirectory(\(d),\(n))"
+            case .replaceDirectory(let d, let n): return "replaceDirectory(\(d),\(n))"
             case .overflow(let k): return "overflow(keep \(k))"
             case .targetDown: return "targetDown"
             case .targetUp: return "targetUp"
@@ -132,6 +136,11 @@ struct WatchModelTests {
             case .renameDirectory(let d, let n):
                 if let dir = directory(d, includingRoot: false) {
                     sim.renameDirectory(dir, to: WatchSimulation.join(WatchSimulation.parent(dir), "r\(n)"))
+                }
+            case .replaceDirectory(let d, let n):
+                if let dir = directory(d, includingRoot: false) {
+                    sim.renameDirectory(dir, to: WatchSimulation.join(WatchSimulation.parent(dir), "r\(n)"))
+                    if sim.directories[dir] == nil { sim.moveIn(dir, files: 2) }
                 }
             case .overflow(let keep):
                 sim.overflow(keep: keep)

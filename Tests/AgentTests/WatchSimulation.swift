@@ -6,11 +6,11 @@ import Foundation
 /// the machine's events and carrying out its decisions) and checks, as it goes, what the watcher
 /// promises. Violations are collected in `violations`, with the time and the path.
 ///
-/// inotify is modelled as the kernel does it: a watch belongs to a directory (not to a name), an event
-/// is queued only for a watched directory, and its path is the name the adapter registered for that
-/// watch, looked up when the events are read (as `Inotify.readEvents` does). A directory's own deletion
-/// or move (IN_DELETE_SELF, IN_MOVE_SELF) drops its watch while reading. A queue overflow drops the
-/// queued events after some point and queues IN_Q_OVERFLOW.
+/// inotify is modelled as the kernel does it: a watch belongs to a directory (not to a name) and has a
+/// descriptor of its own (a new one each time it is added), an event is queued only for a watched
+/// directory, with the watch's descriptor, its mask and a name. The adapter names events with the
+/// real `WatchRegistry`, one at a time just before handling each, as `WatchService` does. A queue
+/// overflow drops the queued events after some point and queues IN_Q_OVERFLOW.
 final class WatchSimulation {
     typealias Machine = WatchStateMachine
 
@@ -21,15 +21,11 @@ final class WatchSimulation {
         var lastModified: Double
     }
 
-    enum FileEventKind: String { case written, closed, movedIn }
-
-    /// What the kernel queues: directory ids, not paths.
-    enum RawEvent {
-        case file(dir: Int, name: String, FileEventKind)
-        case directoryAppeared(parent: Int, name: String)   // IN_CREATE or IN_MOVED_TO, with IN_ISDIR
-        case directoryLeft(parent: Int, name: String)       // IN_DELETE or IN_MOVED_FROM, with IN_ISDIR
-        case gone(dir: Int)                                 // IN_DELETE_SELF or IN_MOVE_SELF
-        case overflow
+    /// What the kernel queues.
+    struct RawEvent {
+        var wd: Int32
+        var mask: UInt32
+        var name: String
     }
 
     let config: Machine.Config
@@ -44,10 +40,11 @@ final class WatchSimulation {
     private var nextDirectoryId = 1
     private var clockNs: Int64 = 1_000_000_000
 
-    // inotify.
+    // inotify: the kernel's watches (directory id -> descriptor) and the adapter's names for them.
     private var queue: [RawEvent] = []
-    /// Directory id -> the path the adapter registered its watch under.
-    private var watches: [Int: String] = [:]
+    private var kernelWatches: [Int: Int32] = [:]
+    private var nextWd: Int32 = 1
+    private var registry = WatchRegistry()
 
     // The buffer's ledger and the LMS-DS.
     /// The version of each path the ledger holds, and its stat when staged.
@@ -96,8 +93,17 @@ final class WatchSimulation {
         clockNs += 1_000_000
     }
 
-    private func queueEvent(_ e: RawEvent, watchedDir: Int) {
-        if watches[watchedDir] != nil { queue.append(e) }
+    /// The kernel queues an event only for a watched directory.
+    private func queueEvent(_ mask: Int32, _ name: String = "", dir: Int) {
+        guard let wd = kernelWatches[dir] else { return }
+        queue.append(RawEvent(wd: wd, mask: UInt32(mask), name: name))
+    }
+
+    /// inotify_rm_watch, or the kernel dropping the watch of a deleted directory: IN_IGNORED follows.
+    private func removeKernelWatch(_ wd: Int32) {
+        guard let dir = kernelWatches.first(where: { $0.value == wd })?.key else { return }
+        kernelWatches[dir] = nil
+        queue.append(RawEvent(wd: wd, mask: UInt32(IN_IGNORED), name: ""))
     }
 
     /// A writer appends to `path` (creating it): IN_CREATE for a new file, then IN_MODIFY.
@@ -111,8 +117,8 @@ final class WatchSimulation {
         f.lastModified = now
         files[path] = f
         writers.insert(path)
-        if isNew { queueEvent(.file(dir: dirId, name: Self.name(path), .written), watchedDir: dirId) }
-        queueEvent(.file(dir: dirId, name: Self.name(path), .written), watchedDir: dirId)
+        if isNew { queueEvent(IN_CREATE, Self.name(path), dir: dirId) }
+        queueEvent(IN_MODIFY, Self.name(path), dir: dirId)
         trace.append("\(t) write \(path) -> v\(f.version)")
     }
 
@@ -120,7 +126,7 @@ final class WatchSimulation {
     func close(_ path: String) {
         guard writers.remove(path) != nil, let dirId = directories[Self.parent(path)] else { return }
         advance()
-        queueEvent(.file(dir: dirId, name: Self.name(path), .closed), watchedDir: dirId)
+        queueEvent(IN_CLOSE_WRITE, Self.name(path), dir: dirId)
         trace.append("\(t) close \(path)")
     }
 
@@ -130,7 +136,7 @@ final class WatchSimulation {
         advance()
         let version = newVersion()
         files[path] = File(version: version, stat: FileStat(size: bytes, mtimeNs: clockNs - 7_000_000_000), lastModified: now)
-        queueEvent(.file(dir: dirId, name: Self.name(path), .movedIn), watchedDir: dirId)
+        queueEvent(IN_MOVED_TO, Self.name(path), dir: dirId)
         trace.append("\(t) rename-in \(path) -> v\(version)")
     }
 
@@ -139,7 +145,7 @@ final class WatchSimulation {
         advance()
         directories[path] = nextDirectoryId
         nextDirectoryId += 1
-        queueEvent(.directoryAppeared(parent: parentId, name: Self.name(path)), watchedDir: parentId)
+        queueEvent(IN_CREATE | IN_ISDIR, Self.name(path), dir: parentId)
         trace.append("\(t) mkdir \(path)")
     }
 
@@ -152,10 +158,9 @@ final class WatchSimulation {
         for d in directories.keys.filter({ Self.isUnder($0, path) }).sorted(by: { $0.count > $1.count }) {
             let id = directories[d]!
             directories[d] = nil
-            queueEvent(.gone(dir: id), watchedDir: id)
-            if let parentId = directories[Self.parent(d)] {
-                queueEvent(.directoryLeft(parent: parentId, name: Self.name(d)), watchedDir: parentId)
-            }
+            queueEvent(IN_DELETE_SELF, dir: id)
+            if let wd = kernelWatches[id] { removeKernelWatch(wd) }
+            if let parentId = directories[Self.parent(d)] { queueEvent(IN_DELETE | IN_ISDIR, Self.name(d), dir: parentId) }
         }
         trace.append("\(t) rm -rf \(path)")
     }
@@ -167,8 +172,8 @@ final class WatchSimulation {
         advance()
         for f in files.keys where Self.isUnder(f, path) { files[f] = nil; writers.remove(f) }
         for d in directories.keys where Self.isUnder(d, path) { directories[d] = nil }
-        queueEvent(.directoryLeft(parent: parentId, name: Self.name(path)), watchedDir: parentId)
-        queueEvent(.gone(dir: id), watchedDir: id)
+        queueEvent(IN_MOVED_FROM | IN_ISDIR, Self.name(path), dir: parentId)
+        queueEvent(IN_MOVE_SELF, dir: id)
         trace.append("\(t) move out \(path)")
     }
 
@@ -183,7 +188,7 @@ final class WatchSimulation {
             let f = i % 2 == 0 ? "\(path)/m\(i).csv" : "\(path)/sub/m\(i).csv"
             files[f] = File(version: newVersion(), stat: FileStat(size: Int64(100 + i), mtimeNs: clockNs - 3_000_000_000), lastModified: now)
         }
-        queueEvent(.directoryAppeared(parent: parentId, name: Self.name(path)), watchedDir: parentId)
+        queueEvent(IN_MOVED_TO | IN_ISDIR, Self.name(path), dir: parentId)
         trace.append("\(t) move in \(path) with \(count) file(s)")
     }
 
@@ -196,15 +201,12 @@ final class WatchSimulation {
         advance()
         func moved(_ p: String) -> String { to + p.dropFirst(from.count) }
         for d in directories.keys where Self.isUnder(d, from) { let v = directories.removeValue(forKey: d)!; directories[moved(d)] = v }
-        for f in files.keys where Self.isUnder(f, from) {
-            var v = files.removeValue(forKey: f)!
-            v.lastModified = now
-            files[moved(f)] = v
-        }
+        // The files keep their content (and stat): moved, not changed.
+        for f in files.keys where Self.isUnder(f, from) { files[moved(f)] = files.removeValue(forKey: f)! }
         for w in writers where Self.isUnder(w, from) { writers.remove(w); writers.insert(moved(w)) }
-        queueEvent(.directoryLeft(parent: fromParent, name: Self.name(from)), watchedDir: fromParent)
-        queueEvent(.directoryAppeared(parent: toParent, name: Self.name(to)), watchedDir: toParent)
-        queueEvent(.gone(dir: id), watchedDir: id)
+        queueEvent(IN_MOVED_FROM | IN_ISDIR, Self.name(from), dir: fromParent)
+        queueEvent(IN_MOVED_TO | IN_ISDIR, Self.name(to), dir: toParent)
+        queueEvent(IN_MOVE_SELF, dir: id)
         trace.append("\(t) mv \(from) \(to)")
     }
 
@@ -212,7 +214,7 @@ final class WatchSimulation {
     func overflow(keep: Int) {
         advance()
         let dropped = max(0, queue.count - keep)
-        queue = Array(queue.prefix(keep)) + [.overflow]
+        queue = Array(queue.prefix(keep)) + [RawEvent(wd: -1, mask: UInt32(IN_Q_OVERFLOW), name: "")]
         trace.append("\(t) queue overflow (\(dropped) event(s) lost)")
     }
 
@@ -245,8 +247,24 @@ final class WatchSimulation {
             now = max(now, wake)
             wakeUps += 1
             if wakeUps > 1_000_000 { violations.append("\(t) the loop does not come to rest"); return }
-            let hadOverflow = queue.contains { if case .overflow = $0 { return true } else { return false } }
-            for event in readEvents() {
+            let raw = queue
+            queue = []
+            var hadOverflow = false
+            for r in raw {
+                // `Inotify.name`: named just before it is handled.
+                let (named, removed) = registry.event(wd: r.wd, mask: r.mask, name: r.name)
+                for wd in removed { removeKernelWatch(wd) }
+                guard let e = named else { continue }
+                // `WatchService.machineEvent`: a file event carries the file's stat when it is handled.
+                let event: Machine.Event
+                switch e {
+                case .fileWritten(let p): event = .fileWritten(p, files[p]?.stat)
+                case .fileClosed(let p): event = .fileClosed(p, files[p]?.stat)
+                case .fileMovedIn(let p): event = .fileMovedIn(p, files[p]?.stat)
+                case .directoryAdded(let d): event = .directoryAdded(d)
+                case .directoryRemoved(let d): event = .directoryRemoved(d)
+                case .overflow: event = .queueOverflow; hadOverflow = true
+                }
                 carryOut(machine.handle(event, at: now))
                 // Files under a removed directory are dropped (the directory is looked at again, so
                 // what is at that path now may be tracked anew).
@@ -263,44 +281,6 @@ final class WatchSimulation {
         now = end
     }
 
-    /// `Inotify.readEvents`: every queued event, mapped to paths through the watches as they are now.
-    private func readEvents() -> [Machine.Event] {
-        var out: [Machine.Event] = []
-        for raw in queue {
-            switch raw {
-            case .overflow:
-                out.append(.queueOverflow)
-            case .file(let dir, let name, let kind):
-                guard let d = watches[dir] else { continue }
-                let path = Self.join(d, name)
-                switch kind {
-                case .written: out.append(.fileWritten(path, nil))
-                case .closed: out.append(.fileClosed(path, nil))
-                case .movedIn: out.append(.fileMovedIn(path, nil))
-                }
-            case .directoryAppeared(let parent, let name):
-                guard let d = watches[parent] else { continue }
-                out.append(.directoryAdded(Self.join(d, name)))
-            case .directoryLeft(let parent, let name):
-                guard let d = watches[parent] else { continue }
-                out.append(.directoryRemoved(Self.join(d, name)))
-            case .gone(let dir):
-                guard let d = watches.removeValue(forKey: dir) else { continue }
-                out.append(.directoryRemoved(d))
-            }
-        }
-        queue = []
-        // `WatchService.machineEvent`: a file event carries the file's stat when it is handled.
-        return out.map { e in
-            switch e {
-            case .fileWritten(let p, _): return .fileWritten(p, files[p]?.stat)
-            case .fileClosed(let p, _): return .fileClosed(p, files[p]?.stat)
-            case .fileMovedIn(let p, _): return .fileMovedIn(p, files[p]?.stat)
-            default: return e
-            }
-        }
-    }
-
     private func carryOut(_ decisions: [Machine.Decision]) {
         for d in decisions { carryOut(perform(d)) }
     }
@@ -308,11 +288,16 @@ final class WatchSimulation {
     private func perform(_ d: Machine.Decision) -> [Machine.Decision] {
         switch d {
         case .watch(let dir):
-            // inotify_add_watch on a watched directory keeps its watch and takes the new name.
-            for (path, id) in directories where Self.isUnder(path, dir) { watches[id] = path }
+            // `Inotify.watchTree`: inotify_add_watch on a watched directory returns its watch, which
+            // takes the new name; otherwise a new descriptor.
+            for (path, id) in directories.sorted(by: { $0.key < $1.key }) where Self.isUnder(path, dir) {
+                let wd = kernelWatches[id] ?? { nextWd += 1; return nextWd }()
+                kernelWatches[id] = wd
+                registry.added(wd, path: path)
+            }
             return []
         case .unwatch(let dir):
-            for (id, path) in watches where path == dir || path.hasPrefix(dir + "/") { watches[id] = nil }
+            for wd in registry.remove(under: dir) { removeKernelWatch(wd) }
             return []
         case .scan(let dir, let reason):
             guard directories[dir] != nil else { return machine.handle(.scanned(dir, reason, found: [:]), at: now) }
@@ -341,7 +326,9 @@ final class WatchSimulation {
                 }
                 let key = "\(path)#v\(f.version)"
                 handedOff[key, default: 0] += 1
-                if handedOff[key]! > 1 { violations.append("\(t) \(key) was handed to staging \(handedOff[key]!) times") }
+                // Once per version: never again while the ledger holds it as the path's latest (a path
+                // may have content A, then B, then A again: that A is new to the ledger).
+                if ledger[path]?.version == f.version { violations.append("\(t) \(key) was handed to staging again (\(handedOff[key]!) times)") }
                 if writers.contains(path) { violations.append("\(t) \(key) was staged while a writer has it open") }
                 if now - f.lastModified < config.settle - 1e-9 {
                     violations.append("\(t) \(key) was staged \(String(format: "%.3f", now - f.lastModified)) s after it changed (settle \(config.settle) s)")

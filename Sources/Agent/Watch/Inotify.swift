@@ -1,27 +1,19 @@
 import Glibc
 
-/// What inotify reported, reduced to what the watcher acts on (paths relative to the root).
-enum FileEvent: Equatable {
-    /// IN_CLOSE_WRITE: a file was closed after writing.
-    case fileClosed(String)
-    /// IN_MOVED_TO: a file was moved into place.
-    case fileMovedIn(String)
-    /// IN_MODIFY or IN_CREATE: a file is being written.
-    case fileWritten(String)
-    /// A directory appeared (created or moved in).
-    case directoryAdded(String)
-    /// A watched directory went away (deleted or moved out).
-    case directoryRemoved(String)
-    /// IN_Q_OVERFLOW: the kernel dropped events.
-    case overflow
-}
-
-/// Recursive inotify over the extract tree. Every directory has its own watch; a new directory is
-/// watched first and scanned after, so files created before its watch existed are not missed.
+/// Recursive inotify over the extract tree: the system calls. Every directory has its own watch; a
+/// new directory is watched first and scanned after, so files created before its watch existed are
+/// not missed. Which watch has which name is `WatchRegistry`'s bookkeeping.
 final class Inotify {
+    /// One event as the kernel queued it.
+    struct RawEvent {
+        var wd: Int32
+        var mask: UInt32
+        var name: String
+    }
+
     let fd: Int32
     let root: String
-    private var paths: [Int32: String] = [:]   // watch descriptor -> relative directory ("" = root)
+    private var registry = WatchRegistry()
     private var buffer = [UInt8](repeating: 0, count: 64 * 1024)
     /// Set when the kernel's watch limit was reached: the tree is then only scanned periodically.
     private(set) var limitReached = false
@@ -46,7 +38,7 @@ final class Inotify {
             if errno == ENOSPC { limitReached = true; return false }
             return true  // gone already, or not a directory: nothing to watch
         }
-        paths[wd] = relative
+        registry.added(wd, path: relative)
         guard let dir = opendir(full) else { return true }
         defer { closedir(dir) }
         var subdirs: [String] = []
@@ -61,11 +53,12 @@ final class Inotify {
         return true
     }
 
-    var watchCount: Int { paths.count }
+    var watchCount: Int { registry.paths.count }
 
-    /// Reads every pending event (non-blocking).
-    func readEvents() -> [FileEvent] {
-        var out: [FileEvent] = []
+    /// Reads every pending event (non-blocking), unnamed: each is named by `name(_:)` just before it
+    /// is handled, so that what the handling of the ones before it did to the watches counts.
+    func readEvents() -> [RawEvent] {
+        var out: [RawEvent] = []
         while true {
             let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if n <= 0 { break }
@@ -74,42 +67,26 @@ final class Inotify {
                 while off + 16 <= n {
                     let ev = raw.loadUnaligned(fromByteOffset: off, as: inotify_event.self)
                     let nameBytes = UnsafeRawBufferPointer(rebasing: raw[(off + 16)..<(off + 16 + Int(ev.len))])
-                    let name = String(decoding: nameBytes.prefix { $0 != 0 }, as: UTF8.self)
+                    out.append(RawEvent(wd: ev.wd, mask: ev.mask, name: String(decoding: nameBytes.prefix { $0 != 0 }, as: UTF8.self)))
                     off += 16 + Int(ev.len)
-                    if ev.mask & UInt32(IN_Q_OVERFLOW) != 0 { out.append(.overflow); continue }
-                    guard let dir = paths[ev.wd] else { continue }
-                    if ev.mask & UInt32(IN_IGNORED) != 0 { paths[ev.wd] = nil; continue }
-                    if ev.mask & UInt32(IN_DELETE_SELF | IN_MOVE_SELF) != 0 {
-                        paths[ev.wd] = nil
-                        inotify_rm_watch(fd, ev.wd)
-                        out.append(.directoryRemoved(dir))
-                        continue
-                    }
-                    if name.hasPrefix(".") || name.isEmpty { continue }
-                    let rel = dir.isEmpty ? name : dir + "/" + name
-                    let isDir = ev.mask & UInt32(IN_ISDIR) != 0
-                    if isDir {
-                        if ev.mask & UInt32(IN_CREATE | IN_MOVED_TO) != 0 { out.append(.directoryAdded(rel)) }
-                        if ev.mask & UInt32(IN_MOVED_FROM | IN_DELETE) != 0 { out.append(.directoryRemoved(rel)) }
-                    } else if ev.mask & UInt32(IN_CLOSE_WRITE) != 0 {
-                        out.append(.fileClosed(rel))
-                    } else if ev.mask & UInt32(IN_MOVED_TO) != 0 {
-                        out.append(.fileMovedIn(rel))
-                    } else if ev.mask & UInt32(IN_MODIFY | IN_CREATE) != 0 {
-                        out.append(.fileWritten(rel))
-                    }
                 }
             }
         }
         return out
     }
 
-    /// Forgets the watches of a directory that went away, and of everything below it.
+    /// What `raw` means for the watcher (nil: nothing). A directory that left takes its subtree's
+    /// watches with it.
+    func name(_ raw: RawEvent) -> FileEvent? {
+        let (event, removed) = registry.event(wd: raw.wd, mask: raw.mask, name: raw.name)
+        for wd in removed { inotify_rm_watch(fd, wd) }
+        return event
+    }
+
+    /// Forgets the watches of a directory that went away, and of everything below it ("" is the
+    /// whole tree).
     func forget(_ relative: String) {
-        for (wd, p) in paths where p == relative || p.hasPrefix(relative + "/") {
-            paths[wd] = nil
-            inotify_rm_watch(fd, wd)
-        }
+        for wd in registry.remove(under: relative) { inotify_rm_watch(fd, wd) }
     }
 
     /// The sysctl that limits watches, and its value, for the log.

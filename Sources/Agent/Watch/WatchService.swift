@@ -77,8 +77,8 @@ public final class WatchService {
             if SignalTrap.stopping { break }
             let t = WatchService.now()
             if fds[0].revents != 0 {
-                for e in inotify.readEvents() {
-                    guard let event = machineEvent(e) else { continue }
+                for raw in inotify.readEvents() {
+                    guard let e = inotify.name(raw), let event = machineEvent(e) else { continue }
                     carryOut(machine.handle(event, at: t))
                 }
             }

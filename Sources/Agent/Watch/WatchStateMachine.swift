@@ -160,11 +160,11 @@ struct WatchStateMachine: Equatable {
             // scanned again; when nothing is, both find nothing.
             return [.unwatch(dir), .watch(dir), .scan(dir, .newDirectory)]
         case .queueOverflow:
-            // Lost events may include a new writer's (a close seen before them proves nothing now) and
-            // new directories, which then have no watch yet: watch the whole tree again (existing
-            // watches are kept), then scan it.
+            // Lost events may include a new writer's (a close seen before them proves nothing now),
+            // new directories (which have no watch yet) and renames (after which watches report
+            // under stale names): drop every watch, watch the tree afresh, then scan it.
             tracker.distrustEvents()
-            return [.watch(""), .scan("", .overflow)]
+            return [.unwatch(""), .watch(""), .scan("", .overflow)]
         case .watchLimitReached:
             watchLimitReached = true
             nextRescan = min(nextRescan, now + rescanInterval)
