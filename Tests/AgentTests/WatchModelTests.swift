@@ -35,12 +35,15 @@ struct WatchModelTests {
         case moveOut(Int)
         case moveIn(parent: Int, name: Int, files: Int)
         case renameDirectory(Int, name: Int)
-        /// A folder is swapped for a fresh one: renamed aside, and a new one moved in under its name.
-        case replaceDirectory(Int, name: Int)
+        /// A folder is swapped for a fresh one: renamed aside (or moved out of the tree), and a new
+        /// one moved in under its name.
+        case replaceDirectory(Int, name: Int, out: Bool)
+        /// A process writes in a folder that was moved out of the tree.
+        case writeOutside(Int, file: Int)
         case overflow(keep: Int)
         case targetDown, targetUp
 
-        static let kinds = 15
+        static let kinds = 16
         init(_ n: Int) {
             let p = n / Self.kinds
             switch n % Self.kinds {
@@ -56,7 +59,8 @@ struct WatchModelTests {
             case 10: self = .renameDirectory(p, name: p / 7 % 3)
             case 11: self = .overflow(keep: p % 4)
             case 12: self = p % 2 == 0 ? .targetDown : .pause(0.3)
-            case 13: self = .replaceDirectory(p, name: p / 7 % 3)
+            case 13: self = .replaceDirectory(p, name: p / 7 % 3, out: p / 21 % 2 == 1)
+            case 14: self = .writeOutside(p, file: p / 5 % 3)
             default: self = p % 3 == 0 ? .targetUp : .write(dir: p % 7, file: p / 7 % 3, bytes: 5)
             }
         }
@@ -73,7 +77,8 @@ struct WatchModelTests {
             case .moveOut(let d): return "moveOut(\(d))"
             case .moveIn(let p, let n, let f): return "moveIn(\(p),\(n),\(f))"
             case .renameDirectory(let d, let n): return "renameDirectory(\(d),\(n))"
-            case .replaceDirectory(let d, let n): return "replaceDirectory(\(d),\(n))"
+            case .replaceDirectory(let d, let n, let out): return "replaceDirectory(\(d),\(n)\(out ? ",out" : ""))"
+            case .writeOutside(let d, let f): return "writeOutside(\(d),\(f))"
             case .overflow(let k): return "overflow(keep \(k))"
             case .targetDown: return "targetDown"
             case .targetUp: return "targetUp"
@@ -137,11 +142,13 @@ struct WatchModelTests {
                 if let dir = directory(d, includingRoot: false) {
                     sim.renameDirectory(dir, to: WatchSimulation.join(WatchSimulation.parent(dir), "r\(n)"))
                 }
-            case .replaceDirectory(let d, let n):
+            case .replaceDirectory(let d, let n, let out):
                 if let dir = directory(d, includingRoot: false) {
-                    sim.renameDirectory(dir, to: WatchSimulation.join(WatchSimulation.parent(dir), "r\(n)"))
+                    if out { sim.moveOut(dir) } else { sim.renameDirectory(dir, to: WatchSimulation.join(WatchSimulation.parent(dir), "r\(n)")) }
                     if sim.directories[dir] == nil { sim.moveIn(dir, files: 2) }
                 }
+            case .writeOutside(let d, let f):
+                sim.writeOutside(d, name: "f\(f).csv")
             case .overflow(let keep):
                 sim.overflow(keep: keep)
             case .targetDown:

@@ -37,6 +37,9 @@ final class WatchSimulation {
     private(set) var files: [String: File] = [:]
     /// Files a process has open for writing (it has written to them, and not closed them yet).
     private(set) var writers: Set<String> = []
+    /// Directories moved out of the tree: gone from it, but a process may go on writing there, and
+    /// their watches (if the adapter kept them) report it under their old names.
+    private(set) var outside: [Int] = []
     private var nextDirectoryId = 1
     private var clockNs: Int64 = 1_000_000_000
 
@@ -171,10 +174,21 @@ final class WatchSimulation {
         guard !path.isEmpty, let id = directories[path], let parentId = directories[Self.parent(path)] else { return }
         advance()
         for f in files.keys where Self.isUnder(f, path) { files[f] = nil; writers.remove(f) }
-        for d in directories.keys where Self.isUnder(d, path) { directories[d] = nil }
+        for d in directories.keys.sorted() where Self.isUnder(d, path) { outside.append(directories.removeValue(forKey: d)!) }
         queueEvent(IN_MOVED_FROM | IN_ISDIR, Self.name(path), dir: parentId)
         queueEvent(IN_MOVE_SELF, dir: id)
         trace.append("\(t) move out \(path)")
+    }
+
+    /// A process writes and closes a file in a directory moved out of the tree: the kernel still
+    /// reports it to whatever watch that directory has.
+    func writeOutside(_ pick: Int, name: String) {
+        guard !outside.isEmpty else { return }
+        advance()
+        let id = outside[pick % outside.count]
+        queueEvent(IN_MODIFY, name, dir: id)
+        queueEvent(IN_CLOSE_WRITE, name, dir: id)
+        trace.append("\(t) write outside the tree (directory #\(id)) \(name)")
     }
 
     /// `mv /elsewhere/name path`: a directory with complete files (and a subdirectory) appears.
