@@ -230,6 +230,35 @@ struct WatchTreeChangeTests {
         #expect(watch.stop().code == 0)
     }
 
+    /// A folder deleted and a symbolic link to a folder outside the tree put in its place: the
+    /// watcher looks at the path again, but never through the link.
+    @Test func aLinkPutWhereAWatchedFolderWasIsNotFollowed() throws {
+        let w = try World()
+        try w.writeBase()
+        let watch = try WatchProcess(w)
+        #expect(eventually { try w.count("LMSUserLMSSectionAssociation") == 8 }, "\(watch.output)")
+        let outside = w.dir + "/outside/section=s2"
+        try Self.writeOutside(outside + "/assignments/\(Self.ts1)", .assignments, [Row.assignment("a2", section: "s2")])
+
+        let pid = watch.process.processIdentifier
+        #expect(kill(pid, SIGSTOP) == 0)
+        try FileManager.default.removeItem(atPath: w.root + "/section=s2")
+        #expect(symlink(outside, w.root + "/section=s2") == 0)
+        #expect(kill(pid, SIGCONT) == 0)
+        usleep(1_000_000)
+        // Written outside, through no path of the tree: no watch may report it.
+        try Self.writeOutside(outside + "/assignments/\(Self.ts2)", .assignments, [Row.assignment("a2", section: "s2", title: "Outside")])
+        usleep(2_500_000)
+        let seen = try w.buffer().files(where: "path LIKE 'section=s2/%' AND snapshot <> ?", [.text(Self.ts1)])
+        #expect(seen.isEmpty, "\(seen.map { "\($0.path) \($0.state)" })")
+        #expect(try w.snapshot("Assignment", "Title")["a2"] != "Outside")
+        #expect(Self.lines(watch.output, level: "ERROR").isEmpty, "\(watch.output)")
+        // The rest goes on.
+        try w.write("users/\(Self.ts2)", .users, (1...5).map { Row.user("u\($0)") })
+        #expect(eventually { try w.count("LMSUser") == 5 }, "\(watch.output)")
+        #expect(watch.stop().code == 0)
+    }
+
     /// Issue 8, 1.5: a closed file that stays quiet is complete, with or without a final line break.
     @Test func aClosedQuietFileWithoutAFinalLineBreakIsStagedAfterTheSettleTime() throws {
         let w = try World()

@@ -33,7 +33,9 @@ final class Inotify {
     @discardableResult
     func watchTree(_ relative: String) -> Bool {
         let full = relative.isEmpty ? root : root + "/" + relative
-        let wd = inotify_add_watch(fd, full, Inotify.fileMask | UInt32(IN_ONLYDIR))
+        // Below the root, a symbolic link is never followed (nothing outside the tree is watched or
+        // read): with IN_DONT_FOLLOW and IN_ONLYDIR, a link is not a directory and gets no watch.
+        let wd = inotify_add_watch(fd, full, Inotify.fileMask | UInt32(IN_ONLYDIR) | (relative.isEmpty ? 0 : UInt32(IN_DONT_FOLLOW)))
         if wd < 0 {
             if errno == ENOSPC { limitReached = true; return false }
             return true  // gone already, or not a directory: nothing to watch
