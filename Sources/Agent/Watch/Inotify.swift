@@ -1,25 +1,19 @@
 import Glibc
 
-/// What inotify reported, reduced to what the watcher acts on.
-enum FileEvent: Equatable {
-    /// A file was closed after writing, or moved into place: a candidate (relative path).
-    case fileReady(String)
-    /// A file is being written (modified, created): not a candidate yet, but the tree is busy.
-    case fileBusy(String)
-    /// A directory appeared (created or moved in): watch it, then scan it.
-    case directoryAdded(String)
-    /// A watched directory went away (deleted or moved out).
-    case directoryGone(String)
-    /// The kernel dropped events: only a full rescan is safe.
-    case overflow
-}
-
-/// Recursive inotify over the extract tree. Every directory has its own watch; a new directory is
-/// watched first and scanned after, so files created before its watch existed are not missed.
+/// Recursive inotify over the extract tree: the system calls. Every directory has its own watch; a
+/// new directory is watched first and scanned after, so files created before its watch existed are
+/// not missed. Which watch has which name is `WatchRegistry`'s bookkeeping.
 final class Inotify {
+    /// One event as the kernel queued it.
+    struct RawEvent {
+        var wd: Int32
+        var mask: UInt32
+        var name: String
+    }
+
     let fd: Int32
     let root: String
-    private var paths: [Int32: String] = [:]   // watch descriptor -> relative directory ("" = root)
+    private var registry = WatchRegistry()
     private var buffer = [UInt8](repeating: 0, count: 64 * 1024)
     /// Set when the kernel's watch limit was reached: the tree is then only scanned periodically.
     private(set) var limitReached = false
@@ -39,12 +33,14 @@ final class Inotify {
     @discardableResult
     func watchTree(_ relative: String) -> Bool {
         let full = relative.isEmpty ? root : root + "/" + relative
-        let wd = inotify_add_watch(fd, full, Inotify.fileMask | UInt32(IN_ONLYDIR))
+        // Below the root, a symbolic link is never followed (nothing outside the tree is watched or
+        // read): with IN_DONT_FOLLOW and IN_ONLYDIR, a link is not a directory and gets no watch.
+        let wd = inotify_add_watch(fd, full, Inotify.fileMask | UInt32(IN_ONLYDIR) | (relative.isEmpty ? 0 : UInt32(IN_DONT_FOLLOW)))
         if wd < 0 {
             if errno == ENOSPC { limitReached = true; return false }
             return true  // gone already, or not a directory: nothing to watch
         }
-        paths[wd] = relative
+        registry.added(wd, path: relative)
         guard let dir = opendir(full) else { return true }
         defer { closedir(dir) }
         var subdirs: [String] = []
@@ -59,11 +55,12 @@ final class Inotify {
         return true
     }
 
-    var watchCount: Int { paths.count }
+    var watchCount: Int { registry.paths.count }
 
-    /// Reads every pending event (non-blocking).
-    func readEvents() -> [FileEvent] {
-        var out: [FileEvent] = []
+    /// Reads every pending event (non-blocking), unnamed: each is named by `name(_:)` just before it
+    /// is handled, so that what the handling of the ones before it did to the watches counts.
+    func readEvents() -> [RawEvent] {
+        var out: [RawEvent] = []
         while true {
             let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if n <= 0 { break }
@@ -72,40 +69,26 @@ final class Inotify {
                 while off + 16 <= n {
                     let ev = raw.loadUnaligned(fromByteOffset: off, as: inotify_event.self)
                     let nameBytes = UnsafeRawBufferPointer(rebasing: raw[(off + 16)..<(off + 16 + Int(ev.len))])
-                    let name = String(decoding: nameBytes.prefix { $0 != 0 }, as: UTF8.self)
+                    out.append(RawEvent(wd: ev.wd, mask: ev.mask, name: String(decoding: nameBytes.prefix { $0 != 0 }, as: UTF8.self)))
                     off += 16 + Int(ev.len)
-                    if ev.mask & UInt32(IN_Q_OVERFLOW) != 0 { out.append(.overflow); continue }
-                    guard let dir = paths[ev.wd] else { continue }
-                    if ev.mask & UInt32(IN_IGNORED) != 0 { paths[ev.wd] = nil; continue }
-                    if ev.mask & UInt32(IN_DELETE_SELF | IN_MOVE_SELF) != 0 {
-                        paths[ev.wd] = nil
-                        inotify_rm_watch(fd, ev.wd)
-                        out.append(.directoryGone(dir))
-                        continue
-                    }
-                    if name.hasPrefix(".") || name.isEmpty { continue }
-                    let rel = dir.isEmpty ? name : dir + "/" + name
-                    let isDir = ev.mask & UInt32(IN_ISDIR) != 0
-                    if isDir {
-                        if ev.mask & UInt32(IN_CREATE | IN_MOVED_TO) != 0 { out.append(.directoryAdded(rel)) }
-                        if ev.mask & UInt32(IN_MOVED_FROM | IN_DELETE) != 0 { out.append(.directoryGone(rel)) }
-                    } else if ev.mask & UInt32(IN_CLOSE_WRITE | IN_MOVED_TO) != 0 {
-                        out.append(.fileReady(rel))
-                    } else if ev.mask & UInt32(IN_MODIFY | IN_CREATE) != 0 {
-                        out.append(.fileBusy(rel))
-                    }
                 }
             }
         }
         return out
     }
 
-    /// Forgets the watches of a directory that went away, and of everything below it.
+    /// What `raw` means for the watcher (nil: nothing). A directory that left takes its subtree's
+    /// watches with it.
+    func name(_ raw: RawEvent) -> FileEvent? {
+        let (event, removed) = registry.event(wd: raw.wd, mask: raw.mask, name: raw.name)
+        for wd in removed { inotify_rm_watch(fd, wd) }
+        return event
+    }
+
+    /// Forgets the watches of a directory that went away, and of everything below it ("" is the
+    /// whole tree).
     func forget(_ relative: String) {
-        for (wd, p) in paths where p == relative || p.hasPrefix(relative + "/") {
-            paths[wd] = nil
-            inotify_rm_watch(fd, wd)
-        }
+        for wd in registry.remove(under: relative) { inotify_rm_watch(fd, wd) }
     }
 
     /// The sysctl that limits watches, and its value, for the log.

@@ -21,21 +21,25 @@ public struct WatchOptions: Sendable {
 }
 
 /// `lms-agent watch`: reconcile on start, then watch the tree with inotify and forward each extractor
-/// run as one ordered round once the tree is quiet. One thread, one poll loop: events, timers and
-/// signals all arrive there, so there is no shared state to guard.
+/// run as one ordered round once the tree is quiet. The decisions are `WatchStateMachine`'s; this class
+/// is the adapter that turns inotify, `stat`, scans, the clock and the stores into its events, and
+/// carries out its decisions. One thread, one poll loop: events, timers and signals all arrive there,
+/// so there is no shared state to guard.
 public final class WatchService {
+    typealias Machine = WatchStateMachine
     let agent: LMSAgent
     let options: WatchOptions
     let logger: Logger
     let notifier: SystemdNotifier
-    private var tracker = SettleTracker()
+    private var machine: Machine
     private var inotify: Inotify?
     private var store: (any LMSDataStore)?
-    private var targetDown: (since: Double, attempts: Int, nextTry: Double, backoff: Double)?
-    private var needsForward = true
-    private var nextRescan: Double = 0
     private var lastWatchdog: Double = 0
     private let metrics: MetricsFile?
+    /// The round being carried out: what its staging did and when it began (for its log line).
+    private var round: (stage: StageReport, started: Double)?
+    /// The message of the first failed attempt of an outage, for the log.
+    private var lastUnavailable = ""
 
     public init(agent: LMSAgent, options: WatchOptions, environment: [String: String] = ProcessInfo.processInfo.environment) {
         self.agent = agent
@@ -43,6 +47,7 @@ public final class WatchService {
         self.logger = agent.logger
         self.notifier = SystemdNotifier(environment: environment)
         self.metrics = options.metricsFile.map { MetricsFile(path: $0) }
+        self.machine = Machine(Machine.Config(options))
     }
 
     static func now() -> Double {
@@ -57,33 +62,28 @@ public final class WatchService {
         let root = agent.root
         logger.info("watching \(root) (buffer \(agent.buffer.path), settle \(options.settleSeconds) s, max wait \(options.maxWaitSeconds) s)")
 
-        // Watch first, then scan: whatever is written between the two is seen by one or the other.
         let inotify = try Inotify(root: root)
         self.inotify = inotify
-        if !inotify.watchTree("") { warnWatchLimit() }
-        reconcile()
-        notifier.notify("READY=1\nSTATUS=watching \(root)")
-        let start = WatchService.now()
-        nextRescan = start + options.rescanIntervalSeconds
-        // Forward the backlog at once: it was staged before, nothing is being written to it.
-        round(now: start, stageReady: false)
+        carryOut(machine.start(at: WatchService.now()))
 
         var fds = [pollfd(fd: inotify.fd, events: Int16(POLLIN), revents: 0),
                    pollfd(fd: SignalTrap.readFD, events: Int16(POLLIN), revents: 0)]
         while !SignalTrap.stopping {
             let now = WatchService.now()
-            let timeout = max(0, min(nextWake(now: now) - now, 3600))
+            var wake = machine.nextWake(after: now)
+            if let w = notifier.watchdogInterval { wake = min(wake, max(lastWatchdog + w, now)) }
+            let timeout = max(0, min(wake - now, 3600))
             _ = poll(&fds, nfds_t(fds.count), Int32(timeout * 1000))
             if SignalTrap.stopping { break }
             let t = WatchService.now()
-            if fds[0].revents != 0 { handle(inotify.readEvents(), now: t) }
-            if t >= nextRescan {
-                logger.debug("periodic rescan")
-                rescan(now: t)
-                nextRescan = t + options.rescanIntervalSeconds
+            if fds[0].revents != 0 {
+                for raw in inotify.readEvents() {
+                    guard let e = inotify.name(raw), let event = machineEvent(e) else { continue }
+                    carryOut(machine.handle(event, at: t))
+                }
             }
-            maybeRound(now: t)
-            pingWatchdog(now: t)
+            carryOut(machine.handle(.tick, at: WatchService.now()))
+            pingWatchdog(now: WatchService.now())
         }
         notifier.notify("STOPPING=1")
         logger.info("stopping: signal received; the open transaction was finished, nothing is left half-applied")
@@ -91,173 +91,159 @@ public final class WatchService {
         return 0
     }
 
-    // MARK: events
+    // MARK: events in
 
-    private func handle(_ events: [FileEvent], now: Double) {
-        for e in events {
-            switch e {
-            case .fileReady(let path):
-                track(path, now: now, closed: true, writing: false)
-            case .fileBusy(let path):
-                track(path, now: now, closed: false, writing: true)
-            case .directoryAdded(let dir):
-                tracker.activity(now: now)
-                // Watch it, then scan it: files written before the watch existed are found by the scan.
-                if let inotify, !inotify.watchTree(dir) { warnWatchLimit() }
-                scanDirectory(dir, now: now)
-            case .directoryGone(let dir):
-                inotify?.forget(dir)
-                tracker.removeAll(under: dir)
-                tracker.activity(now: now)
-            case .overflow:
-                logger.warning("the kernel dropped file events (inotify queue overflow): rescanning the whole tree")
-                rescan(now: now)
+    /// An inotify event as the machine sees it: only extract files count, with their stat now.
+    private func machineEvent(_ e: FileEvent) -> Machine.Event? {
+        func file(_ path: String, _ make: (String, FileStat?) -> Machine.Event) -> Machine.Event? {
+            guard case .file = ExtractPath.classify(path) else { return nil }
+            return make(path, stat(path))
+        }
+        switch e {
+        case .fileWritten(let p): return file(p, Machine.Event.fileWritten)
+        case .fileClosed(let p): return file(p, Machine.Event.fileClosed)
+        case .fileMovedIn(let p): return file(p, Machine.Event.fileMovedIn)
+        case .directoryAdded(let d): return .directoryAdded(d)
+        case .directoryRemoved(let d): return .directoryRemoved(d)
+        case .overflow: return .queueOverflow
+        }
+    }
+
+    private func stat(_ relative: String) -> FileStat? {
+        Scanner.fileStat(agent.root + "/" + relative).map { FileStat(size: $0.size, mtimeNs: $0.mtimeNs) }
+    }
+
+    // MARK: decisions out
+
+    /// Carries out `decisions` in order; each one's result goes back to the machine, and the
+    /// decisions that follow from it are carried out before the next one.
+    private func carryOut(_ decisions: [Machine.Decision]) {
+        for d in decisions {
+            switch d {
+            case .stage, .forward: if SignalTrap.stopping { return }
+            default: break
             }
+            carryOut(perform(d))
         }
     }
 
-    private func track(_ relative: String, now: Double, closed: Bool, writing: Bool) {
-        guard case .file = ExtractPath.classify(relative) else { return }
-        tracker.touched(relative, now: now, closed: closed, writing: writing, stat: Scanner.fileStat(agent.root + "/" + relative))
-    }
-
-    /// Startup: every file the ledger does not know in this version is tracked until it is settled.
-    private func reconcile() {
-        rescan(now: WatchService.now())
-        logger.info("reconcile: \(tracker.entries.count) new or changed file(s) to stage once settled")
-    }
-
-    private func rescan(now: Double) {
-        guard let candidates = try? Scanner.scan(root: agent.root) else { return }
-        for c in candidates { considerScanned(c, now: now) }
-    }
-
-    private func scanDirectory(_ dir: String, now: Double) {
-        guard let candidates = try? Scanner.scan(root: agent.root, under: dir) else { return }
-        for c in candidates { considerScanned(c, now: now) }
-    }
-
-    private func considerScanned(_ c: Candidate, now: Double) {
-        guard case .file = c.classification else { return }
-        if let known = try? agent.buffer.latestVersion(of: c.relativePath), known.size == c.size, known.mtimeNs == c.mtimeNs { return }
-        if tracker.entries[c.relativePath] == nil {
-            tracker.touched(c.relativePath, now: now, closed: false, stat: (c.size, c.mtimeNs))
-        }
-    }
-
-    private func warnWatchLimit() {
-        logger.error("""
-            the inotify watch limit (fs.inotify.max_user_watches = \(Inotify.watchLimit)) is reached: new files are found by \
-            the periodic rescan only (every \(Int(options.rescanIntervalSeconds)) s). Raise it with: \
-            sysctl fs.inotify.max_user_watches=524288 (and in /etc/sysctl.d/ to keep it)
-            """)
-        if options.rescanIntervalSeconds > 60 { nextRescan = min(nextRescan, WatchService.now() + 60) }
-    }
-
-    // MARK: rounds
-
-    private func nextWake(now: Double) -> Double {
-        var wake = nextRescan
-        if !tracker.isEmpty {
-            let quietAt = tracker.lastActivity + options.settleSeconds
-            let settleAt = tracker.nextCheck(now: now, settle: options.settleSeconds) ?? wake
-            wake = min(wake, max(quietAt, settleAt))
-            if let first = tracker.oldestFirstSeen { wake = min(wake, first + options.maxWaitSeconds) }
-            wake = min(wake, now + options.settleSeconds)
-        }
-        if let down = targetDown { wake = min(wake, down.nextTry) }
-        if let w = notifier.watchdogInterval { wake = min(wake, lastWatchdog + w) }
-        return max(wake, now + 0.05)
-    }
-
-    /// A round starts when the tree is quiet and every file in it is complete, so that one extractor
-    /// run is forwarded as one ordered round (parents before children); a tree that stays busy gets a
-    /// round of what is complete after --max-wait.
-    private func maybeRound(now: Double) {
-        if !tracker.isEmpty {
-            let quiet = now - tracker.lastActivity >= options.settleSeconds
-            let overdue = tracker.oldestFirstSeen.map { now - $0 >= options.maxWaitSeconds } ?? false
-            if quiet || overdue {
-                let ready = readyFiles(now: now)
-                if (quiet && ready.count == tracker.entries.count) || (overdue && !ready.isEmpty) {
-                    round(now: now, stageReady: true)
-                }
+    /// Carries out one decision and returns what the machine decides on its result.
+    private func perform(_ d: Machine.Decision) -> [Machine.Decision] {
+        let now = WatchService.now()
+        switch d {
+        case .watch(let dir):
+            guard let inotify, !inotify.watchTree(dir) else { return [] }
+            warnWatchLimit()
+            return machine.handle(.watchLimitReached, at: now)
+        case .unwatch(let dir):
+            inotify?.forget(dir)
+            return []
+        case .scan(let dir, let reason):
+            switch reason {
+            case .overflow: logger.warning("the kernel dropped file events (inotify queue overflow): rescanning the whole tree")
+            case .periodic: logger.debug("periodic rescan")
+            case .startup, .newDirectory: break
             }
-        }
-        if let down = targetDown, now >= down.nextTry, !SignalTrap.stopping {
-            round(now: now, stageReady: false)
+            let next = machine.handle(.scanned(dir, reason, found: unknownFiles(under: dir)), at: WatchService.now())
+            if reason == .startup {
+                logger.info("reconcile: \(machine.tracker.entries.count) new or changed file(s) to stage once settled")
+                notifier.notify("READY=1\nSTATUS=watching \(agent.root)")
+            }
+            if reason == .overflow {
+                logger.info("rescan after the overflow: \(machine.tracker.entries.count) file(s) to stage once settled")
+            }
+            return next
+        case .probe(let all, let openCheck):
+            // /proc is read only when a file no close event vouches for could be staged now.
+            let open = openCheck.isEmpty ? [] : OpenFiles.openForWriting()
+            let checked = Set(openCheck)
+            var answers: [String: Machine.Probe] = [:]
+            for path in all {
+                answers[path] = Machine.Probe(stat: stat(path),
+                                              openForWriting: checked.contains(path) ? open.contains(agent.root + "/" + path) : nil)
+            }
+            return machine.handle(.probed(answers), at: WatchService.now())
+        case .stage(let paths):
+            return stage(paths, started: now)
+        case .forward:
+            return forward()
+        case .backOff(let attempts, let retryIn):
+            if attempts == 1 {
+                logger.error("the LMS-DS is unavailable: \(lastUnavailable). Staging goes on; forwarding is retried with backoff (up to \(Int(options.maxBackoffSeconds)) s)")
+            } else {
+                logger.debug("LMS-DS still unavailable (attempt \(attempts)); next try in \(Int(retryIn)) s")
+            }
+            return []
+        case .targetBack(let attempts, let downFor):
+            logger.info("the LMS-DS is reachable again after \(attempts) failed attempt(s) over \(Int(downFor)) s; catching up")
+            return []
         }
     }
 
-    private func readyFiles(now: Double) -> [String] {
-        let root = agent.root
-        let settled = tracker.ready(now: now, settle: options.settleSeconds,
-                                    stat: { Scanner.fileStat(root + "/" + $0) },
-                                    endsWithNewline: { WatchService.endsWithNewline(root + "/" + $0) })
-        // No close event vouches for a file a scan found: one a process still has open for writing
-        // is not complete, however long it has been quiet.
-        let unvouched = settled.filter { tracker.entries[$0]?.closed == false }
-        guard !unvouched.isEmpty else { return settled }
-        let open = OpenFiles.openForWriting()
-        return settled.filter { !open.contains(root + "/" + $0) }
+    /// The files under `dir` the ledger does not hold in their current size and mtime.
+    private func unknownFiles(under dir: String) -> [String: FileStat] {
+        guard let candidates = try? Scanner.scan(root: agent.root, under: dir) else { return [:] }
+        var found: [String: FileStat] = [:]
+        for c in candidates {
+            guard case .file = c.classification else { continue }
+            if let known = try? agent.buffer.latestVersion(of: c.relativePath), known.size == c.size, known.mtimeNs == c.mtimeNs { continue }
+            found[c.relativePath] = FileStat(size: c.size, mtimeNs: c.mtimeNs)
+        }
+        return found
     }
 
-    /// One round: stage the settled files, then forward everything pending, in load order.
-    private func round(now: Double, stageReady: Bool) {
-        let started = WatchService.now()
-        var stageReport = StageReport()
-        if stageReady {
-            let root = agent.root
-            let ready = readyFiles(now: now)
-            guard !ready.isEmpty || needsForward else { return }
-            let candidates = ready.compactMap { path -> Candidate? in
-                guard let st = Scanner.fileStat(root + "/" + path) else { return nil }
-                return Candidate(relativePath: path, classification: ExtractPath.classify(path), size: st.size, mtimeNs: st.mtimeNs)
-            }
-            do {
-                let (report, changing) = try agent.stage(candidates, shouldStop: { SignalTrap.stopping })
-                stageReport = report
-                for c in candidates where !changing.contains(c.relativePath) { tracker.remove(c.relativePath) }
-                if report.staged > 0 { needsForward = true }
-            } catch {
-                logger.error("staging failed: \(error)")
-                return
-            }
+    private func stage(_ paths: [String], started: Double) -> [Machine.Decision] {
+        let candidates = paths.compactMap { path -> Candidate? in
+            guard let st = stat(path) else { return nil }
+            return Candidate(relativePath: path, classification: ExtractPath.classify(path), size: st.size, mtimeNs: st.mtimeNs)
         }
-        if SignalTrap.stopping { return }
-        if let down = targetDown, WatchService.now() < down.nextTry { logRound(stageReport, nil, started); return }
-        guard needsForward || targetDown != nil || !stageReady else { logRound(stageReport, nil, started); return }
+        do {
+            let (report, changing) = try agent.stage(candidates, shouldStop: { SignalTrap.stopping })
+            let done = candidates.map(\.relativePath).filter { !changing.contains($0) }
+            let next = machine.handle(.staged(done: done, stagedAny: report.staged > 0), at: WatchService.now())
+            if next.contains(.forward) {
+                round = (report, started)
+            } else {
+                // The round ends here: the LMS-DS is backing off, or there is nothing to forward.
+                logRound(report, nil, started)
+            }
+            return next
+        } catch {
+            logger.error("staging failed: \(error)")
+            return machine.handle(.stagingFailed, at: WatchService.now())
+        }
+    }
+
+    /// One round's forwarding: everything pending, in load order.
+    private func forward() -> [Machine.Decision] {
+        let started = round?.started ?? WatchService.now()
+        let stageReport = round?.stage ?? StageReport()
+        round = nil
+        let outcome: Machine.ForwardOutcome
+        var report: ForwardReport?
         do {
             let store = try openStore()
             let forwarder = agent.forwarder(store: store)
-            let report = try forwarder.forwardPending(shouldStop: { SignalTrap.stopping })
-            if let down = targetDown {
-                logger.info("the LMS-DS is reachable again after \(down.attempts) failed attempt(s) over \(Int(WatchService.now() - down.since)) s; catching up")
-                targetDown = nil
-            }
-            needsForward = SignalTrap.stopping
-            metrics?.recordRound(success: true, forwardSeconds: WatchService.now() - started, errors: report.errors.count)
-            logRound(stageReport, report, started)
+            report = try forwarder.forwardPending(shouldStop: { SignalTrap.stopping })
+            outcome = .done(interrupted: SignalTrap.stopping)
+            metrics?.recordRound(success: true, forwardSeconds: WatchService.now() - started, errors: report!.errors.count)
         } catch let StoreError.unavailable(message) {
             self.store = nil
-            let t = WatchService.now()
-            if var down = targetDown {
-                down.attempts += 1
-                down.backoff = min(down.backoff * 2, options.maxBackoffSeconds)
-                down.nextTry = t + down.backoff
-                targetDown = down
-                logger.debug("LMS-DS still unavailable (attempt \(down.attempts)); next try in \(Int(down.backoff)) s")
-            } else {
-                targetDown = (t, 1, t + 1, 1)
-                logger.error("the LMS-DS is unavailable: \(message). Staging goes on; forwarding is retried with backoff (up to \(Int(options.maxBackoffSeconds)) s)")
-            }
+            lastUnavailable = message
+            outcome = .unavailable
             metrics?.recordRound(success: false, forwardSeconds: nil, errors: 1)
-            logRound(stageReport, nil, started)
         } catch {
             logger.error("forwarding failed: \(error)")
             metrics?.recordRound(success: false, forwardSeconds: nil, errors: 1)
+            writeMetrics()
+            return machine.handle(.forwarded(.failed), at: WatchService.now())
         }
+        let next = machine.handle(.forwarded(outcome), at: WatchService.now())
+        // The outage's first or last word comes before the round's line.
+        carryOut(next)
+        logRound(stageReport, report, started)
         writeMetrics()
+        return []
     }
 
     private func openStore() throws -> any LMSDataStore {
@@ -265,6 +251,14 @@ public final class WatchService {
         let s = try agent.openStore()
         store = s
         return s
+    }
+
+    private func warnWatchLimit() {
+        logger.error("""
+            the inotify watch limit (fs.inotify.max_user_watches = \(Inotify.watchLimit)) is reached: new files are found by \
+            the periodic rescan only (every \(Int(min(options.rescanIntervalSeconds, 60))) s). Raise it with: \
+            sysctl fs.inotify.max_user_watches=524288 (and in /etc/sysctl.d/ to keep it)
+            """)
     }
 
     private func logRound(_ stage: StageReport, _ forward: ForwardReport?, _ started: Double) {
@@ -280,28 +274,18 @@ public final class WatchService {
             round: staged \(stage.staged) file(s) (\(stage.stagedRows) rows), rejected \(stage.rejected + total.rejectedFiles), \
             forwarded \(total.files) file(s) (\(total.rows) rows: +\(total.inserted) ~\(total.updated) -\(total.softDeleted))\
             \(parts.isEmpty ? "" : " [" + parts.joined(separator: "; ") + "]"), waiting \(total.waitingRows) row(s), \
-            \(targetDown == nil ? "" : "LMS-DS unavailable, ")pending \(pending) file(s), \(String(format: "%.2f", WatchService.now() - started)) s
+            \(machine.isTargetDown ? "LMS-DS unavailable, " : "")pending \(pending) file(s), \(String(format: "%.2f", WatchService.now() - started)) s
             """)
     }
 
     private func writeMetrics() {
         guard let metrics else { return }
-        metrics.write(buffer: agent.buffer, targetUp: targetDown == nil, logger: logger)
+        metrics.write(buffer: agent.buffer, targetUp: !machine.isTargetDown, logger: logger)
     }
 
     private func pingWatchdog(now: Double) {
         guard let interval = notifier.watchdogInterval, now - lastWatchdog >= interval else { return }
         notifier.notify("WATCHDOG=1")
         lastWatchdog = now
-    }
-
-    static func endsWithNewline(_ path: String) -> Bool {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var b: UInt8 = 0
-        let size = lseek(fd, 0, SEEK_END)
-        guard size > 0, pread(fd, &b, 1, size - 1) == 1 else { return false }
-        return b == 0x0A
     }
 }
