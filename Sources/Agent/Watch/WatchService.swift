@@ -128,12 +128,12 @@ public final class WatchService {
     }
 
     private func rescan(now: Double) {
-        guard let candidates = try? Scanner.scan(root: agent.root) else { return }
+        guard let candidates = try? agent.scan() else { return }
         for c in candidates { considerScanned(c, now: now) }
     }
 
     private func scanDirectory(_ dir: String, now: Double) {
-        guard let candidates = try? Scanner.scan(root: agent.root, under: dir) else { return }
+        guard let candidates = try? agent.scan(under: dir) else { return }
         for c in candidates { considerScanned(c, now: now) }
     }
 
