@@ -121,7 +121,7 @@ if [[ " $engines " == *" postgresql "* ]]; then
   pg_host=$LMS_AGENT_TEST_PG_HOST pg_port=$LMS_AGENT_TEST_PG_PORT pg_user=$LMS_AGENT_TEST_PG_USER
   pg_password=$LMS_AGENT_TEST_PG_PASSWORD
 fi
-pg_admin() { PGPASSWORD=$pg_password psql -X -q -At -v ON_ERROR_STOP=1 -h "$pg_host" -p "$pg_port" -U "$pg_user" -d postgres -c "$1"; }
+pg_admin() { PGOPTIONS="-c client_min_messages=warning" PGPASSWORD=$pg_password psql -X -q -At -v ON_ERROR_STOP=1 -h "$pg_host" -p "$pg_port" -U "$pg_user" -d postgres -c "$1"; }
 
 # --- one run's world: extract tree, buffer, LMS-DS ------------------------------------------------
 
@@ -448,10 +448,10 @@ aim() {
     committing)
       rand 2
       if [ "$REPLY" = 0 ] || [ "$todo" = 0 ]; then
-        # Right as a buffer commit (the batch's fsync) starts. A watcher's first commit after a start
-        # is its backlog pass's: with files left to stage, aim at a later one.
+        # Right as a buffer commit (the batch's fsync) starts: flush commits its staging, then its
+        # forwarding; a watcher first commits its backlog pass, then (with files to stage) its round.
         rand 2; n=$(( REPLY + 1 ))
-        if [ "$mode" = watch ] && [ "$unstaged" -gt 0 ]; then n=$(( n + 1 )); fi
+        if [ "$mode" = watch ]; then if [ "$unstaged" -gt 0 ]; then n=$(( n + 1 )); else n=1; fi; fi
         wait_marker "$log" "$pid" ' DEBUG buffer: committing ' "$n" "$limit" || { missed; return 0; }
         REPLY="buffer commit $n"
       else
