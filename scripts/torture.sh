@@ -316,17 +316,18 @@ dump_buffer() { # every file version of the ledger: path, checksum, state, rows,
   buffer_sql "$1" "SELECT path || ' ' || sha256 || char(9) || 'state=' || state || ' rows=' || row_count || ' waiting=' || waiting_rows FROM files" | sort > "$2"
 }
 
-# compare REF RUN LABEL: lines of both dumps are "table<TAB>key<TAB>values". Prints one line per table
-# with differences (and a few examples); sets lost, extra, differing.
+# compare REF RUN LABEL DIFFERENCES: lines of both dumps are "table<TAB>key<TAB>values". Prints one
+# line per table with differences (and a few examples), appends every difference to the file
+# DIFFERENCES as "lost|extra|differs<TAB>table<TAB>key"; sets lost, extra, differing.
 compare() {
   local out
-  out=$(awk -F'\t' -v label="$3" '
+  out=$(awk -F'\t' -v label="$3" -v diffs="$4" '
     NR == FNR { ref[$1 FS $2] = $3; next }
     { k = $1 FS $2
-      if (k in ref) { if (ref[k] != $3) { d[$1]++; if (ds[$1]++ < 3) ex[$1] = ex[$1] "\n      differs " $2 ": clean " ref[k] "\n                 this  " $3 }; delete ref[k] }
-      else { x[$1]++; if (xs[$1]++ < 3) ex[$1] = ex[$1] "\n      extra " $2 ": " $3 } }
+      if (k in ref) { if (ref[k] != $3) { d[$1]++; print "differs" FS k >> diffs; if (ds[$1]++ < 3) ex[$1] = ex[$1] "\n      differs " $2 ": clean " ref[k] "\n                 this  " $3 }; delete ref[k] }
+      else { x[$1]++; print "extra" FS k >> diffs; if (xs[$1]++ < 3) ex[$1] = ex[$1] "\n      extra " $2 ": " $3 } }
     END {
-      for (k in ref) { split(k, p, FS); l[p[1]]++; if (ls[p[1]]++ < 3) ex[p[1]] = ex[p[1]] "\n      lost " p[2] ": " ref[k] }
+      for (k in ref) { split(k, p, FS); l[p[1]]++; print "lost" FS k >> diffs; if (ls[p[1]]++ < 3) ex[p[1]] = ex[p[1]] "\n      lost " p[2] ": " ref[k] }
       for (t in ex) { gsub(/\037/, " | ", ex[t]); printf "    %s %s: lost %d, extra %d, differing %d%s\n", label, t, l[t], x[t], d[t], ex[t] }
       for (t in l) L += l[t]; for (t in x) X += x[t]; for (t in d) D += d[t]
       printf "TOTAL %d %d %d\n", L, X, D
@@ -549,36 +550,50 @@ finish() {
   fi
 }
 
-# verify ENGINE MODE STEP: the state after the step against the clean run's.
+# verify ENGINE MODE STEP: the state after the step against the clean run's. Every difference goes
+# to $run/differences (the summary counts distinct rows and files over all steps).
 verify() {
-  local engine=$1 mode=$2 s=$3 ref=$work/$engine-clean/dumps lost_t extra_t diff_t twice=0 twice_rows=0 dup pf
+  local engine=$1 mode=$2 s=$3 ref=$work/$engine-clean/dumps twice=0 twice_rows=0 dup pf n path rows
   dump_lmsds "$run" "$run/dumps/step$s.lmsds"
-  compare "$ref/step$s.lmsds" "$run/dumps/step$s.lmsds" "LMS-DS"
-  lost_t=$lost extra_t=$extra diff_t=$differing
+  compare "$ref/step$s.lmsds" "$run/dumps/step$s.lmsds" "LMS-DS" "$run/differences"
   check $(( lost + extra + differing > 0 ? 1 : 0 )) "$engine $mode step $s: LMS-DS differs from the clean run's: rows lost $lost, extra $extra, differing $differing"
   pf_table "$run"; pf=$REPLY
   dup=$(lmsds_sql "$run" "SELECT count(*) - count(DISTINCT fullpath) FROM $pf")
   check $(( dup > 0 ? 1 : 0 )) "$engine $mode step $s: $dup ProcessedFiles path(s) recorded twice"
   dump_buffer "$run" "$run/dumps/step$s.buffer"
-  compare <(sed 's/^/files\t/' "$ref/step$s.buffer") <(sed 's/^/files\t/' "$run/dumps/step$s.buffer") "buffer"
+  compare <(sed 's/^/ledger\t/' "$ref/step$s.buffer") <(sed 's/^/ledger\t/' "$run/dumps/step$s.buffer") "buffer" "$run/differences"
   check $(( lost + extra + differing > 0 ? 1 : 0 )) "$engine $mode step $s: buffer ledger differs: versions missing $lost, extra $extra, in another state $differing"
-  file_diffs[$engine]=$(( ${file_diffs[$engine]:-0} + lost + extra + differing ))
   # Applied twice: a file's merge logged twice over all the starts of this run (each line is written
   # after the LMS-DS commit; a second one means a second merge of the same file).
   while read -r n path; do
     [ "$n" -gt 1 ] || continue
     twice=$((twice + 1))
-    sq "$path"; twice_rows=$(( twice_rows + $(buffer_sql "$run" "SELECT max(row_count) FROM files WHERE path = '$REPLY'") ))
+    sq "$path"; rows=$(buffer_sql "$run" "SELECT max(row_count) FROM files WHERE path = '$REPLY'")
+    twice_rows=$(( twice_rows + rows ))
+    printf 'twice\tfiles\t%s\t%s\n' "$path" "$rows" >> "$run/differences"
     echo "    applied $n times: $path"
   done < <(cat "$run"/logs/*.log | sed -nE 's/^.* DEBUG (.+): \+[0-9]+ ~[0-9]+ -[0-9]+ waiting [0-9]+$/\1/p' | sort | uniq -c)
   check $(( twice > 0 ? 1 : 0 )) "$engine $mode step $s: $twice file(s) ($twice_rows rows) applied more than once"
-  rows_lost[$engine]=$(( ${rows_lost[$engine]:-0} + lost_t ))
-  rows_extra[$engine]=$(( ${rows_extra[$engine]:-0} + extra_t ))
-  rows_differing[$engine]=$(( ${rows_differing[$engine]:-0} + diff_t ))
-  rows_twice[$engine]=$(( ${rows_twice[$engine]:-0} + twice_rows ))
 }
 
-declare -A rows_lost rows_extra rows_differing rows_twice file_diffs
+count_differences() { awk -F'\t' -v kind="$2" '$1 == kind && $2 != "ledger" && !seen[$0]++ { n++ } END { print n + 0 }' "$1"; }
+
+# tally ENGINE: distinct rows lost, extra and differing, file versions in another state, and rows of
+# files applied twice, over every step of the engine's runs.
+tally() {
+  local engine=$1 mode f
+  t_lost=0 t_extra=0 t_differing=0 t_versions=0 t_twice=0
+  for mode in $modes; do
+    f=$work/$engine-$mode/differences
+    [ -f "$f" ] || continue
+    t_lost=$(( t_lost + $(count_differences "$f" lost) ))
+    t_extra=$(( t_extra + $(count_differences "$f" extra) ))
+    t_differing=$(( t_differing + $(count_differences "$f" differs) ))
+    t_versions=$(( t_versions + $(awk -F'\t' '$2 == "ledger" && !seen[$3]++ { n++ } END { print n + 0 }' "$f") ))
+    t_twice=$(( t_twice + $(awk -F'\t' '$1 == "twice" && !seen[$3]++ { n += $4 } END { print n + 0 }' "$f") ))
+  done
+}
+
 torture_run() {
   local engine=$1 mode=$2 s round target first
   new_run "$engine" "$mode"
@@ -624,7 +639,8 @@ for engine in $engines; do
     check $(( ${kills_by[$engine,$p]:-0} > 0 ? 0 : 1 )) "$engine: no kill landed in $p"
   done
   runs=""; for mode in $modes; do runs="$runs, $mode ${kills_by[$engine,$mode]:-0}"; done
-  echo "$engine: $total kills (${runs#, }) over 4 steps: ${by#, }; rows lost ${rows_lost[$engine]:-0}, rows applied twice ${rows_twice[$engine]:-0}, rows extra ${rows_extra[$engine]:-0}, rows differing ${rows_differing[$engine]:-0}, file versions in another state ${file_diffs[$engine]:-0}"
+  tally "$engine"
+  echo "$engine: $total kills (${runs#, }) over 4 steps: ${by#, }; rows lost $t_lost, rows applied twice $t_twice, rows extra $t_extra, rows differing $t_differing, file versions in another state $t_versions"
 done
 echo "torture: $(( SECONDS - start_all )) s; seed $seed"
 echo "$passed passed, $failed failed"
