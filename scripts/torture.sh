@@ -10,12 +10,16 @@
 #                   orphan row whose user is not in the LMS-DS yet (issue 7, defect 2)
 #   4 late-parents  a newer users file brings those users
 # For each engine (SQLite, PostgreSQL) the steps are loaded once by a clean `flush` into a reference
-# LMS-DS. Then twice more, by `flush` and by `watch`, with kills: per step and phase, an attempt waits
-# for the agent's DEBUG line that opens the phase, sleeps a random part of the phase's duration in the
-# clean run, and kills; the phase is then read back from the log (and, for a kill right after a file's
-# commit, from the LMS-DS). After every step the LMS-DS (every table and column by natural key; clock
-# columns by NULL-ness; foreign keys through the parent's natural key), ProcessedFiles and the buffer's
-# ledger must equal the clean run's, and no file may have been applied twice.
+# LMS-DS. Then twice more, by `flush` and by `watch`, with kills: per step and phase, one start of the
+# agent is killed at a random moment aimed at the phase by the agent's DEBUG lines (the start of its
+# scan, the Nth file it stages or forwards, the start of a buffer commit) plus a random part of the
+# clean run's time for that phase or file; the next start picks up, and after the kills one last start
+# finishes the step. Where each kill landed is read back from the log: scanning (walking the tree),
+# staging (reading files into the buffer), forwarding (a file's LMS-DS transaction), committing (a
+# buffer commit under way, or a file committed to the LMS-DS that the agent had not yet noted), or
+# idle. After every step the LMS-DS (every table and column by natural key; clock columns by
+# NULL-ness; foreign keys through the parent's natural key), ProcessedFiles and the buffer's ledger
+# must equal the clean run's, and no file may have been applied twice.
 #
 # Usage: scripts/torture.sh [--size full|ci] [--seed N] [--engines "sqlite postgresql"]
 #                           [--modes "flush watch"] [--kills-per-phase N] [--bin PATH] [--work DIR] [--keep]
