@@ -422,7 +422,15 @@ remaining() {
   ignored=$(buffer_sql "$run" "SELECT count(DISTINCT path) FROM files WHERE state = 'ignored'"); ignored=${ignored:-0}
   pending=$(buffer_sql "$run" "SELECT count(*) FROM files WHERE state = 'staged'"); pending=${pending:-0}
   unstaged=$(( ${expected_paths[$engine,$s]} - known )); [ "$unstaged" -ge 0 ] || unstaged=0
-  todo=$(( pending + unstaged - (${expected_ignored[$engine,$s]} - ignored) )); [ "$todo" -ge 0 ] || todo=0
+  # Staged files that the LMS-DS already has (a kill came after their commit) are only marked by the
+  # next start, without a "forward:" line of their own: they are not counted.
+  local recovered=0 pf
+  if [ "$pending" -gt 0 ]; then
+    pf_table "$run"; pf=$REPLY; sq "$run/extract/"
+    recovered=$(comm -12 <(buffer_sql "$run" "SELECT path FROM files WHERE state = 'staged'" | sort) \
+      <({ lmsds_sql "$run" "SELECT substr(fullpath, length('$REPLY') + 1) FROM $pf" 2>/dev/null || true; } | sort) | wc -l)
+  fi
+  todo=$(( pending - recovered + unstaged - (${expected_ignored[$engine,$s]} - ignored) )); [ "$todo" -ge 0 ] || todo=0
 }
 
 # aim ENGINE MODE STEP TARGET LOG PID LIMIT: waits for the moment aimed at, from the agent's phase
