@@ -64,11 +64,14 @@ public struct Forwarder {
     /// Forwards everything pending. Throws `StoreError.unavailable` when the LMS-DS cannot be
     /// reached; what was not forwarded stays pending.
     public func forwardPending(shouldStop: () -> Bool = { false }) throws -> ForwardReport {
-        try buffer.batch { try forwardPendingInBatch(shouldStop: shouldStop) }
+        let report = try buffer.batch { try forwardPendingInBatch(shouldStop: shouldStop) }
+        logger.debug("forward: pass done")
+        return report
     }
 
     private func forwardPendingInBatch(shouldStop: () -> Bool) throws -> ForwardReport {
         var report = ForwardReport()
+        logger.debug("forward: pass begins")
         try recoverCommitted(into: &report)
         // New snapshots before waiting rows of the same resource: a newer snapshot replaces them.
         let pending = try buffer.pendingFiles().sorted { a, b in
@@ -78,6 +81,7 @@ public struct Forwarder {
             return Buffer.loadOrder(a, b)
         }
         let meter = ProgressMeter(progress, phase: .forwarding, total: pending.count)
+        logger.debug("forward: \(pending.count) pending file(s)")
         for listed in pending {
             // A shutdown waits for the file in hand, never for the rest.
             if shouldStop() { break }
@@ -86,6 +90,7 @@ public struct Forwarder {
             guard let file = try buffer.file(id: listed.id), file.state.isPending, let resource = file.resource else { continue }
             var tally = report.byResource[resource.rawValue] ?? ResourceTally()
             defer { report.byResource[resource.rawValue] = tally }
+            logger.debug("forward: \(file.path)")
             do {
                 if file.state == .waiting {
                     try retryWaiting(file, &tally)

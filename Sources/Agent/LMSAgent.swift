@@ -125,6 +125,11 @@ public final class LMSAgent {
             throw AgentError.config("the buffer \(path) does not record its extract directory; name it with --csvpath")
         }
         self.root = root
+        // Phase lines at DEBUG (scan, stage, forward, buffer commits): what a log shows of where a
+        // crash came, and what scripts/torture.sh aims its kills by.
+        buffer.onBatchCommit = { [logger] units, done in
+            logger.debug(done ? "buffer: committed" : "buffer: committing \(units) unit(s)")
+        }
     }
 
     /// Where `flush`, `resume` and watch rounds report how far they are (nil: nowhere).
@@ -143,6 +148,7 @@ public final class LMSAgent {
 
     /// Opens the target LMS-DS named by the settings and applies its schema scripts.
     public func openStore(migrate: Bool = true) throws -> any LMSDataStore {
+        logger.debug("forward: opening the LMS-DS (\(settings.engine.rawValue))")
         let store: any LMSDataStore
         switch settings.engine {
         case .sqlite:
@@ -173,6 +179,7 @@ public final class LMSAgent {
     /// open for writing (as /proc shows it to this user), or whose mtime is within
     /// `settings.flushSettleSeconds` of now.
     public func scanAndStage(shouldStop: () -> Bool = { false }) throws -> StageReport {
+        logger.debug("scan: walking \(root)")
         let found = try Scanner.walk(root: root)
         var candidates = found.files
         let open = OpenFiles.openForWriting()
@@ -185,6 +192,7 @@ public final class LMSAgent {
             if busy { writing.append(c.relativePath) }
             return busy
         }
+        logger.debug("scan: \(found.files.count) file(s) found")
         var report = try stage(candidates, shouldStop: shouldStop).report
         for path in writing { logger.warning("\(path) is still being written; it is taken on the next run") }
         report.stillWriting = writing.count
@@ -194,6 +202,14 @@ public final class LMSAgent {
         return report
     }
 
+    /// Walks the whole extract tree (or only its folder `under`), for the watcher.
+    public func scan(under: String = "") throws -> [Candidate] {
+        logger.debug("scan: walking \(under.isEmpty ? root : root + "/" + under)")
+        let candidates = try Scanner.scan(root: root, under: under)
+        logger.debug("scan: \(candidates.count) file(s) found")
+        return candidates
+    }
+
     /// Stages the given files, each in its own unit (a savepoint in a batch of commits). Stops early,
     /// between files, when `shouldStop` says so. Returns the files that kept changing while read.
     public func stage(_ candidates: [Candidate], shouldStop: () -> Bool = { false }) throws -> (report: StageReport, changing: [String]) {
@@ -201,6 +217,7 @@ public final class LMSAgent {
         var changing: [String] = []
         let stager = Stager(root: root, buffer: buffer, logger: logger)
         let meter = ProgressMeter(progress, phase: .staging, total: candidates.count)
+        logger.debug("stage: \(candidates.count) candidate(s)")
         do { try buffer.batch {
             for candidate in candidates {
                 if shouldStop() { break }

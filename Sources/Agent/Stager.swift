@@ -45,6 +45,7 @@ public struct Stager {
            latest.size == candidate.size, latest.mtimeNs == candidate.mtimeNs {
             return .unchanged
         }
+        logger.debug("stage: \(candidate.relativePath)")
         for _ in 0..<3 {
             guard let before = Scanner.fileStat(full) else { return .ignored(reason: "the file disappeared") }
             beforeRead?(full)

@@ -63,6 +63,9 @@ public final class Buffer: @unchecked Sendable {
 
     private var batchStarted: Double? = nil
     private var batchUnits = 0
+    /// Told before (`done` false) and after (`done` true) each commit of a batch, with the units it
+    /// holds. The agent logs these at DEBUG; the crash torture (scripts/torture.sh) aims kills by them.
+    public var onBatchCommit: (@Sendable (_ units: Int, _ done: Bool) -> Void)?
 
     /// Groups many per-file units of work into fewer commits (fsyncs). Each unit stays atomic (a
     /// savepoint); what a crash takes back from an open batch is safe to lose: unstaged files are
@@ -76,7 +79,9 @@ public final class Buffer: @unchecked Sendable {
         defer { batchStarted = nil }
         do {
             let result = try body()
+            onBatchCommit?(batchUnits, false)
             try db.run("COMMIT")
+            onBatchCommit?(batchUnits, true)
             return result
         } catch {
             // Units already done are kept: commit them, then report the error.
@@ -91,7 +96,9 @@ public final class Buffer: @unchecked Sendable {
         batchUnits += 1
         let now = Buffer.monotonicSeconds()
         if batchUnits >= 200 || now - started > 1.0 {
+            onBatchCommit?(batchUnits, false)
             try db.run("COMMIT")
+            onBatchCommit?(batchUnits, true)
             try db.run("BEGIN IMMEDIATE")
             batchStarted = now
             batchUnits = 0

@@ -182,7 +182,7 @@ public final class WatchService {
 
     /// The files under `dir` the ledger does not hold in their current size and mtime.
     private func unknownFiles(under dir: String) -> [String: FileStat] {
-        guard let candidates = try? Scanner.scan(root: agent.root, under: dir) else { return [:] }
+        guard let candidates = try? agent.scan(under: dir) else { return [:] }
         var found: [String: FileStat] = [:]
         for c in candidates {
             guard case .file = c.classification else { continue }
