@@ -480,14 +480,14 @@ missed() { REPLY="its line never came; $unstaged to stage, $todo to forward"; }
 
 declare -A kills_by
 # kill_attempt ENGINE MODE STEP TARGET [first]: one start of the agent, killed once it reaches the
-# target. A target with nothing left to hit (no file left to stage or forward) is skipped.
+# target. With no file left to stage (or to forward), the start is aimed at its scan (or at a buffer
+# commit) instead: every start walks the tree and commits.
 kill_attempt() {
   local engine=$1 mode=$2 s=$3 target=$4 first=${5:-} log pid t0 t1 rc aimed limit phase ok
   hit=0
   remaining "$engine" "$s"
-  if { [ "$target" = staging ] && [ "$unstaged" = 0 ]; } || { [ "$target" = forwarding ] && [ "$todo" = 0 ]; }; then
-    hit=1; return 0
-  fi
+  if [ "$target" = staging ] && [ "$unstaged" = 0 ]; then target=scanning; fi
+  if [ "$target" = forwarding ] && [ "$todo" = 0 ]; then target=committing; fi
   kill_no=$((kill_no + 1))
   log=$run/logs/$(printf '%03d' "$kill_no")-step$s-$target.log
   if [ "$mode" = flush ]; then
