@@ -46,6 +46,8 @@ public struct Stager {
             return .unchanged
         }
         logger.debug("stage: \(candidate.relativePath)")
+        // The file's reader in the last attempt, kept for the checksum of a file refused half-way.
+        var opened: FileChunkReader? = nil
         for _ in 0..<3 {
             guard let before = Scanner.fileStat(full) else { return .ignored(reason: "the file disappeared") }
             beforeRead?(full)
@@ -53,8 +55,10 @@ public struct Stager {
                 if before.size <= Stager.noDataSize, let result = try stageNoData(candidate, file, full: full, before: before) {
                     return result
                 }
+                opened = nil
                 let outcome = try buffer.stage(file, size: before.size, mtimeNs: before.mtimeNs) { sink in
                     let source = try FileChunkReader(beneath: root, relativePath: candidate.relativePath)
+                    opened = source
                     var reader = try ResourceFileReader(source: source, path: candidate.relativePath, schema: file.resource.schema)
                     while let row = try reader.next() { try sink.append(row) }
                     let sha = source.finalizeChecksum()
@@ -82,8 +86,11 @@ public struct Stager {
                 return .rejected(id: id, error: named)
             } catch let error as ExtractError {
                 // Bad content: recorded with the checksum of the content that was refused, so that
-                // the same content is not read again, and a corrected file is.
-                guard let sha = try? Stager.checksum(of: full), let after = Scanner.fileStat(full), after == before else { continue }
+                // the same content is not read again, and a corrected file is. The reader that found
+                // the error reads on to the end: the file is read once, and the checksum covers it all.
+                guard let source = opened, (try? Stager.drain(source)) != nil, let after = Scanner.fileStat(full), after == before,
+                      Int64(source.bytesRead) == after.size else { continue }
+                let sha = source.finalizeChecksum()
                 let id = try buffer.record(candidate.relativePath, file: file, sha256: sha, size: after.size, mtimeNs: after.mtimeNs,
                                            state: .rejected, error: error)
                 return .rejected(id: id, error: error)
@@ -108,10 +115,8 @@ public struct Stager {
         return .ignored(reason: "no data")
     }
 
-    /// SHA-256 of a whole file, streamed.
-    static func checksum(of path: String) throws -> String {
-        let r = try FileChunkReader(path: path)
-        while try r.nextChunk({ _ in }) {}
-        return r.finalizeChecksum()
+    /// Reads the rest of a file through its reader (for the checksum of all of it).
+    static func drain(_ source: FileChunkReader) throws {
+        while try source.nextChunk({ _ in }) {}
     }
 }
