@@ -29,11 +29,8 @@ public final class TerminalProgress: ProgressSink, @unchecked Sendable {
 
     public func finish() { TerminalProgress.erase() }
 
-    /// Erases a drawn progress line before other output (an error message).
-    public static func finishLine() { erase() }
-
     /// Erases the drawn line, if any (called before any other output to standard error).
-    static func erase() {
+    public static func erase() {
         drawn.withLock { drawn in
             if drawn { FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8)) }
             drawn = false

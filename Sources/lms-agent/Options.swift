@@ -185,7 +185,7 @@ let errorsAsJSON = Mutex(false)
 
 /// Prints an error once, in the one style: `lms-agent: error: ...`, or a JSON log line.
 func reportError(_ message: String) {
-    TerminalProgress.finishLine()
+    TerminalProgress.erase()
     if errorsAsJSON.withLock({ $0 }) {
         JSONLogHandler(level: .error).log(event: LogEvent(level: .error, message: "lms-agent: error: \(message)", metadata: nil,
                                                          source: "lms-agent", file: #fileID, function: #function, line: #line))
