@@ -307,7 +307,9 @@ private nonisolated(unsafe) let emptyCString: UnsafePointer<CChar> = {
 
 /// A prepared statement; text is bound by copy, so callers may reuse their buffers.
 public final class Statement {
-    let db: SQLiteDatabase
+    // Unowned: the database caches its statements, and a strong reference back would keep both
+    // alive for ever (every connection and its file descriptors leaked; the WAL never checkpointed).
+    unowned let db: SQLiteDatabase
     let handle: OpaquePointer
     let sql: String
 

@@ -643,6 +643,10 @@ struct HostileTreeTests {
             // nobody must reach the binary, and own the world (extract, buffer, LMS-DS).
             let copy = w.dir + "/lms-agent"
             try FileManager.default.copyItem(atPath: binary, toPath: copy)
+            // Its schema scripts too: they are found beside the binary (the build folder may be one
+            // that nobody cannot enter, as a fresh clone under mktemp -d is).
+            let resources = (WatchProcess.binary as NSString).deletingLastPathComponent + "/lms-agent_LMSSQLScripts.resources"
+            try FileManager.default.copyItem(atPath: resources, toPath: w.dir + "/lms-agent_LMSSQLScripts.resources")
             binary = copy
             let nobody = getpwnam("nobody")!.pointee
             for path in [w.dir] + (FileManager.default.enumerator(atPath: w.dir)?.allObjects as? [String] ?? []).map({ w.dir + "/" + $0 }) {
