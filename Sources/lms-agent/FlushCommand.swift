@@ -45,7 +45,9 @@ func runAndReport(_ agent: LMSAgent, scan: Bool, options: CommonOptions, json: B
         fflush(nil)
     }
     let terminal = !json && options.effectiveLogFormat == "text" && TerminalProgress.isTerminal
-    agent.progress = terminal ? TerminalProgress() : LoggedProgress(logger: agent.logger)
+    // Off a terminal, a progress line every LMS_AGENT_PROGRESS_SECONDS (default 5).
+    let every = Double(ProcessInfo.processInfo.environment["LMS_AGENT_PROGRESS_SECONDS"] ?? "") ?? 5
+    agent.progress = terminal ? TerminalProgress() : LoggedProgress(logger: agent.logger, every: .milliseconds(Int(max(every, 0.1) * 1000)))
     let summary = try agent.run(scan: scan, shouldStop: LMSAgent.stopOnSignals())
     try printSummary(summary, json: json)
     return summary.exitCode

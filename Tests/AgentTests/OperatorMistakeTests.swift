@@ -210,7 +210,8 @@ struct ProgressTests {
 
     @Test func onAPipeProgressIsALogLineNotEscapes() throws {
         let w = try World()
-        let cli = try Self.sample(w)
+        var cli = try Self.sample(w)
+        cli.env["LMS_AGENT_PROGRESS_SECONDS"] = "0.2"   // a run of any speed logs progress at least once
         let r = try cli.run("flush", "--csvpath", w.root, "--buffer", "b.sqlite", "--dbname", "lms.sqlite")
         #expect(r.code == 0)
         #expect(!r.out.contains("\u{1B}["))
