@@ -139,7 +139,9 @@ public final class PostgresStore: LMSDataStore, @unchecked Sendable {
     // MARK: migrations
 
     /// Applies the scripts the journal does not list. On a database the upstream loader created,
-    /// its journal already lists 0001-0010 (same names), so only the agent's own scripts run.
+    /// its journal already lists 0001-0010 (same names), so only the agent's own scripts run. The
+    /// operator's scripts (`--migrations-dir`) run after ours and are journaled with their checksum;
+    /// one changed since it was applied stops the migration, named.
     public func migrate() throws {
         let scripts = try MigrationScript.load(engine: "postgresql", extraDirectory: extraMigrations)
         try inTransaction { c in
@@ -148,13 +150,25 @@ public final class PostgresStore: LMSDataStore, @unchecked Sendable {
                 CREATE TABLE IF NOT EXISTS lms.MigrationJournal (Script VARCHAR(250) NOT NULL, InstallDate TIMESTAMP NOT NULL DEFAULT now(),
                     CONSTRAINT PK_MigrationJournal PRIMARY KEY (Script))
                 """)
+            // lms-agent's column on the upstream journal (NULL in rows the upstream loader writes).
+            // Looked up first: ALTER needs the table's owner even when the column is there.
+            if try c.execute("""
+                SELECT 1 FROM information_schema.columns WHERE table_schema = 'lms' AND table_name = 'migrationjournal' AND column_name = 'checksum'
+                """).rows.isEmpty {
+                try c.execute("ALTER TABLE lms.MigrationJournal ADD COLUMN IF NOT EXISTS Checksum VARCHAR(64) NULL")
+            }
+            var journal: [String: String?] = [:]
+            for row in try c.execute("SELECT Script, Checksum FROM lms.MigrationJournal").rows { if let name = row[0] { journal[name] = row[1] } }
+            for script in try MigrationScript.verify(scripts, journal: journal, table: "lms.MigrationJournal") {
+                try c.execute("UPDATE lms.MigrationJournal SET Checksum = $1 WHERE Script = $2", [script.checksum, script.name])
+            }
         }
         for script in scripts {
             // A script the server refuses (not a lost connection) is a migration failure, named.
             try inTransaction(mapError: { $0.isTransient ? nil : StoreError.migration("\(script.name): \($0.description)") }) { c in
                 guard try c.execute("SELECT 1 FROM lms.MigrationJournal WHERE Script = $1", [script.name]).rows.isEmpty else { return }
                 try c.executeBatch(script.sql)
-                try c.execute("INSERT INTO lms.MigrationJournal (Script) VALUES ($1)", [script.name])
+                try c.execute("INSERT INTO lms.MigrationJournal (Script, Checksum) VALUES ($1, $2)", [script.name, script.checksum])
             }
         }
     }

@@ -44,14 +44,34 @@ public final class SQLiteStore: LMSDataStore, @unchecked Sendable {
         do { return try body() } catch { throw SQLiteStore.classify(error, path: path) }
     }
 
+    /// Applies the scripts the journal does not list: ours, then the operator's (`--migrations-dir`),
+    /// each journaled with its checksum; an operator's script changed since it was applied stops the
+    /// migration, named.
     public func migrate() throws {
         do {
-            try db.execute("CREATE TABLE IF NOT EXISTS MigrationJournal (Script TEXT NOT NULL CONSTRAINT PK_MigrationJournal PRIMARY KEY, InstallDate TEXT NOT NULL)")
-            for script in try MigrationScript.load(engine: "sqlite", extraDirectory: extraMigrations) {
-                try db.transaction {
-                    guard try db.scalar("SELECT 1 FROM MigrationJournal WHERE Script = ?", [.text(script.name)]) == nil else { return }
-                    try db.execute(script.sql)
-                    try db.run("INSERT INTO MigrationJournal (Script, InstallDate) VALUES (?, ?)", [.text(script.name), .text(Timestamp.now())])
+            let scripts = try MigrationScript.load(engine: "sqlite", extraDirectory: extraMigrations)
+            try db.transaction {
+                try db.execute("CREATE TABLE IF NOT EXISTS MigrationJournal (Script TEXT NOT NULL CONSTRAINT PK_MigrationJournal PRIMARY KEY, InstallDate TEXT NOT NULL, Checksum TEXT)")
+                // A journal made before checksums were journaled.
+                if try db.query("SELECT 1 FROM pragma_table_info('MigrationJournal') WHERE name = 'Checksum'").isEmpty {
+                    try db.execute("ALTER TABLE MigrationJournal ADD COLUMN Checksum TEXT")
+                }
+                var journal: [String: String?] = [:]
+                for row in try db.query("SELECT Script, Checksum FROM MigrationJournal") { if let name = row[0].text { journal[name] = row[1].text } }
+                for script in try MigrationScript.verify(scripts, journal: journal, table: "MigrationJournal") {
+                    try db.run("UPDATE MigrationJournal SET Checksum = ? WHERE Script = ?", [.text(script.checksum), .text(script.name)])
+                }
+            }
+            for script in scripts {
+                do {
+                    try db.transaction {
+                        guard try db.scalar("SELECT 1 FROM MigrationJournal WHERE Script = ?", [.text(script.name)]) == nil else { return }
+                        try db.execute(script.sql)
+                        try db.run("INSERT INTO MigrationJournal (Script, InstallDate, Checksum) VALUES (?, ?, ?)",
+                                   [.text(script.name), .text(Timestamp.now()), .text(script.checksum)])
+                    }
+                } catch let e as SQLiteError {
+                    throw StoreError.migration("\(script.name): \(e)")
                 }
             }
         } catch let e as StoreError {
