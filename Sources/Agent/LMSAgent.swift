@@ -73,15 +73,6 @@ public enum ExitStatus: Int32, Sendable, Codable {
     case interrupted = 6
 }
 
-extension LMSAgent {
-    /// Makes SIGTERM and SIGINT stop a run between two files instead of killing the process;
-    /// returns the check to pass as `shouldStop`.
-    public static func stopOnSignals() -> @Sendable () -> Bool {
-        SignalTrap.install()
-        return { SignalTrap.stopping }
-    }
-}
-
 /// The agent: the buffer of one extract and one target LMS-DS, and the steps every command uses.
 public final class LMSAgent {
     public let settings: Settings

@@ -22,14 +22,18 @@ struct LMSAgentCommand: ParsableCommand {
 
     /// Parses a copy of the arguments, after blanking the secrets among them in the process's own
     /// argument memory (what `ps` shows).
-    static func main() {
+    static func main() async {
         let arguments = Array(CommandLine.arguments.dropFirst())
         ArgumentSecrets.blank()
         var parsed: (any ParsableCommand)? = nil
         do {
             var command = try parseAsRoot(arguments)
             parsed = command
-            try command.run()
+            if var service = command as? any AsyncParsableCommand {
+                try await service.run()
+            } else {
+                try command.run()
+            }
         } catch {
             let code = exitCode(for: error)
             if error is ExitCode { Foundation.exit(code.rawValue) }   // the command reported it already

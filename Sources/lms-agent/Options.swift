@@ -162,6 +162,16 @@ extension AgentOptions {
             return try body(agent)
         }
     }
+
+    /// `withAgent` for a command whose body awaits (`watch`).
+    func withAgent(for command: LMSAgent.Command, _ body: (LMSAgent) async throws -> ExitStatus) async throws {
+        try await runReportingErrors {
+            let settings = try self.settings()
+            let agent = try LMSAgent(settings: settings, logger: try logger(settings), for: command)
+            defer { agent.close() }
+            return try await body(agent)
+        }
+    }
 }
 
 /// Runs a command body, turning failures into a message on standard error and an exit code.
@@ -169,6 +179,26 @@ func runReportingErrors(_ body: () throws -> ExitStatus) throws {
     let status: ExitStatus
     do {
         status = try body()
+    } catch {
+        try rethrowReported(error)
+    }
+    if status != .success { throw ExitCode(status.rawValue) }
+}
+
+func runReportingErrors(_ body: () async throws -> ExitStatus) async throws {
+    let status: ExitStatus
+    do {
+        status = try await body()
+    } catch {
+        try rethrowReported(error)
+    }
+    if status != .success { throw ExitCode(status.rawValue) }
+}
+
+/// A command's failure: usage errors go to ArgumentParser (exit 64), anything else is printed once (exit 1).
+private func rethrowReported(_ error: any Error) throws -> Never {
+    do {
+        throw error
     } catch let e as ValidationError {
         throw e
     } catch AgentError.usage(let message) {
@@ -177,7 +207,6 @@ func runReportingErrors(_ body: () throws -> ExitStatus) throws {
         reportError("\(error)")
         throw ExitCode(ExitStatus.fatal.rawValue)
     }
-    if status != .success { throw ExitCode(status.rawValue) }
 }
 
 /// Whether errors are printed as JSON lines (`--log-format json`), set when the logger is made.

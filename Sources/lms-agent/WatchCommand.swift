@@ -2,7 +2,7 @@ import Agent
 import ArgumentParser
 import Foundation
 
-struct Watch: ParsableCommand {
+struct Watch: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run as a service: reconcile, then watch the extract with inotify and forward each extractor run when it is done.",
         discussion: """
@@ -31,16 +31,16 @@ struct Watch: ParsableCommand {
         }
     }
 
-    func run() throws {
-        try options.withAgent(for: .watch) { agent in
+    func run() async throws {
+        try await options.withAgent(for: .watch) { agent in
             try agent.prepareToForward()
             var o = WatchOptions()
             o.settleSeconds = settleSeconds
             o.maxWaitSeconds = maxWait
             o.rescanIntervalSeconds = rescanInterval
             o.metricsFile = metricsFile
-            let code = try WatchService(agent: agent, options: o).run()
-            return code == 0 ? .success : .fatal
+            try await WatchService.runUntilStopped(WatchService(agent: agent, options: o), logger: agent.logger)
+            return .success
         }
     }
 }

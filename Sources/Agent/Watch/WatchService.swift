@@ -3,6 +3,7 @@ import Extract
 import Foundation
 import Glibc
 import Logging
+import ServiceLifecycle
 import Stores
 
 /// Settings of `lms-agent watch`.
@@ -20,75 +21,171 @@ public struct WatchOptions: Sendable {
     public init() {}
 }
 
-/// `lms-agent watch`: reconcile on start, then watch the tree with inotify and forward each extractor
+/// `lms-agent watch` as a ServiceLifecycle service: `run()` carries out the watch loop on a thread of
+/// its own (its work is blocking: inotify, SQLite, libpq, and must not hold one of the few threads of
+/// Swift's cooperative pool) and returns when that loop ends. The service group's graceful shutdown
+/// (SIGTERM, SIGINT) and task cancellation both become a stop request: the loop wakes at once, the
+/// file in hand is finished or rolled back, and `run()` returns.
+public struct WatchService: Service {
+    private let loop: LoopHandoff
+    private let stop: StopRequest
+
+    public init(agent: LMSAgent, options: WatchOptions, environment: [String: String] = ProcessInfo.processInfo.environment) {
+        let stop = StopRequest()
+        self.stop = stop
+        loop = LoopHandoff(loop: WatchLoop(agent: agent, options: options, stop: stop, environment: environment))
+    }
+
+    public func run() async throws {
+        let stop = self.stop
+        try await withGracefulShutdownHandler {
+            try await withTaskCancellationHandler {
+                try await runLoopOnItsThread()
+            } onCancel: {
+                stop.request()
+            }
+        } onGracefulShutdown: {
+            stop.request()
+        }
+    }
+
+    private func runLoopOnItsThread() async throws {
+        let handoff = loop
+        try await withCheckedThrowingContinuation { (done: CheckedContinuation<Void, any Error>) in
+            let thread = Thread {
+                do {
+                    try handoff.loop.run()
+                    done.resume()
+                } catch {
+                    done.resume(throwing: error)
+                }
+            }
+            thread.name = "lms-agent watch"
+            thread.start()
+        }
+    }
+
+    /// Runs `service` in a service group that shuts it down gracefully on SIGTERM and SIGINT; returns
+    /// when it has stopped (the buffer is then no longer used by it), throws what made it fail.
+    public static func runUntilStopped(_ service: WatchService, logger: Logger) async throws {
+        // The group's own lines are debug lines: kept out of `--log-level DEBUG`, whose lines the
+        // crash torture reads, so that the agent's log says the same as before.
+        var groupLogger = logger
+        groupLogger.logLevel = max(logger.logLevel, .info)
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+            services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup,
+                             failureTerminationBehavior: .gracefullyShutdownGroup)],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: groupLogger))
+        try await group.run()
+    }
+}
+
+/// The loop, handed from the thread that made it to the one thread that runs it: it is never used by
+/// two threads at once (its maker awaits the end of `run()` before it touches the agent again).
+private struct LoopHandoff: @unchecked Sendable {
+    let loop: WatchLoop
+}
+
+/// The watch loop: reconcile on start, then watch the tree with inotify and forward each extractor
 /// run as one ordered round once the tree is quiet. The decisions are `WatchStateMachine`'s; this class
 /// is the adapter that turns inotify, `stat`, scans, the clock and the stores into its events, and
-/// carries out its decisions. One thread, one poll loop: events, timers and signals all arrive there,
-/// so there is no shared state to guard.
-public final class WatchService {
+/// carries out its decisions. One thread, one poll loop: inotify events, timers and the stop request
+/// all arrive there, so there is no shared state to guard.
+final class WatchLoop {
     typealias Machine = WatchStateMachine
     let agent: LMSAgent
     let options: WatchOptions
     let logger: Logger
     let notifier: SystemdNotifier
+    private let stop: StopRequest
     private var machine: Machine
     private var inotify: Inotify?
     private var store: (any LMSDataStore)?
-    private var lastWatchdog: Double = 0
     private let metrics: MetricsFile?
     /// The round being carried out: what its staging did and when it began (for its log line).
     private var round: (stage: StageReport, started: Double)?
     /// The message of the first failed attempt of an outage, for the log.
     private var lastUnavailable = ""
+    /// Every time the loop reads is seconds on this clock since the loop was made: one monotonic clock
+    /// for the machine's deadlines, the periodic work and the durations in the log.
+    private let clock = ContinuousClock()
+    private let origin: ContinuousClock.Instant
+    private var periodic: [Periodic] = []
 
-    public init(agent: LMSAgent, options: WatchOptions, environment: [String: String] = ProcessInfo.processInfo.environment) {
+    /// Work done every `interval` seconds besides the machine's own timers. Its due time is one of the
+    /// poll's wake-up times, and it runs on the loop's thread after the inotify events and the
+    /// machine's tick, so never inside a round: a second periodic task (a harmonization pass, say)
+    /// is one more case here, one more entry made in `init`, and its work in `perform(_:)`.
+    struct Periodic {
+        enum Work { case watchdogPing }
+        let work: Work
+        let interval: Double
+        var due: Double
+    }
+
+    init(agent: LMSAgent, options: WatchOptions, stop: StopRequest, environment: [String: String]) {
         self.agent = agent
         self.options = options
         self.logger = agent.logger
+        self.stop = stop
         self.notifier = SystemdNotifier(environment: environment)
         self.metrics = options.metricsFile.map { MetricsFile(path: $0) }
         self.machine = Machine(Machine.Config(options))
+        self.origin = clock.now
+        if let interval = notifier.watchdogInterval { periodic.append(Periodic(work: .watchdogPing, interval: interval, due: 0)) }
     }
 
-    static func now() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    private func now() -> Double {
+        (clock.now - origin).seconds
     }
 
-    /// Runs until SIGTERM or SIGINT; returns the process exit code.
-    public func run() throws -> Int32 {
-        SignalTrap.install()
+    /// Runs until a stop is requested.
+    func run() throws {
         let root = agent.root
         logger.info("watching \(root) (buffer \(agent.buffer.path), settle \(options.settleSeconds) s, max wait \(options.maxWaitSeconds) s)")
 
         let inotify = try Inotify(root: root)
         self.inotify = inotify
-        carryOut(machine.start(at: WatchService.now()))
+        carryOut(machine.start(at: self.now()))
 
         var fds = [pollfd(fd: inotify.fd, events: Int16(POLLIN), revents: 0),
-                   pollfd(fd: SignalTrap.readFD, events: Int16(POLLIN), revents: 0)]
-        while !SignalTrap.stopping {
-            let now = WatchService.now()
-            var wake = machine.nextWake(after: now)
-            if let w = notifier.watchdogInterval { wake = min(wake, max(lastWatchdog + w, now)) }
-            let timeout = max(0, min(wake - now, 3600))
-            _ = poll(&fds, nfds_t(fds.count), Int32(timeout * 1000))
-            if SignalTrap.stopping { break }
-            let t = WatchService.now()
+                   pollfd(fd: stop.wakeFD, events: Int16(POLLIN), revents: 0)]
+        while !stop.isRequested {
+            let t0 = now()
+            let wake = periodic.reduce(machine.nextWake(after: t0)) { min($0, $1.due) }
+            // Rounded up: a wake-up less than a millisecond away must not become a poll that returns at once.
+            let timeout = Int32((max(0, min(wake - t0, 3600)) * 1000).rounded(.up))
+            _ = poll(&fds, nfds_t(fds.count), timeout)
+            if stop.isRequested { break }
+            let t = now()
             if fds[0].revents != 0 {
                 for raw in inotify.readEvents() {
                     guard let e = inotify.name(raw), let event = machineEvent(e) else { continue }
                     carryOut(machine.handle(event, at: t))
                 }
             }
-            carryOut(machine.handle(.tick, at: WatchService.now()))
-            pingWatchdog(now: WatchService.now())
+            carryOut(machine.handle(.tick, at: self.now()))
+            performDuePeriodic()
         }
         notifier.notify("STOPPING=1")
         logger.info("stopping: signal received; the open transaction was finished, nothing is left half-applied")
         writeMetrics()
-        return 0
+    }
+
+    private func performDuePeriodic() {
+        for i in periodic.indices {
+            let t = now()
+            guard periodic[i].due <= t else { continue }
+            perform(periodic[i].work)
+            periodic[i].due = t + periodic[i].interval
+        }
+    }
+
+    private func perform(_ work: Periodic.Work) {
+        switch work {
+        case .watchdogPing: notifier.notify("WATCHDOG=1")
+        }
     }
 
     // MARK: events in
@@ -120,7 +217,7 @@ public final class WatchService {
     private func carryOut(_ decisions: [Machine.Decision]) {
         for d in decisions {
             switch d {
-            case .stage, .forward: if SignalTrap.stopping { return }
+            case .stage, .forward: if stop.isRequested { return }
             default: break
             }
             carryOut(perform(d))
@@ -129,7 +226,7 @@ public final class WatchService {
 
     /// Carries out one decision and returns what the machine decides on its result.
     private func perform(_ d: Machine.Decision) -> [Machine.Decision] {
-        let now = WatchService.now()
+        let now = self.now()
         switch d {
         case .watch(let dir):
             guard let inotify, !inotify.watchTree(dir) else { return [] }
@@ -144,7 +241,7 @@ public final class WatchService {
             case .periodic: logger.debug("periodic rescan")
             case .startup, .newDirectory: break
             }
-            let next = machine.handle(.scanned(dir, reason, found: unknownFiles(under: dir)), at: WatchService.now())
+            let next = machine.handle(.scanned(dir, reason, found: unknownFiles(under: dir)), at: self.now())
             if reason == .startup {
                 logger.info("reconcile: \(machine.tracker.entries.count) new or changed file(s) to stage once settled")
                 notifier.notify("READY=1\nSTATUS=watching \(agent.root)")
@@ -162,7 +259,7 @@ public final class WatchService {
                 answers[path] = Machine.Probe(stat: stat(path),
                                               openForWriting: checked.contains(path) ? open.contains(agent.root + "/" + path) : nil)
             }
-            return machine.handle(.probed(answers), at: WatchService.now())
+            return machine.handle(.probed(answers), at: self.now())
         case .stage(let paths):
             return stage(paths, started: now)
         case .forward:
@@ -198,9 +295,9 @@ public final class WatchService {
             return Candidate(relativePath: path, classification: ExtractPath.classify(path), size: st.size, mtimeNs: st.mtimeNs)
         }
         do {
-            let (report, changing) = try agent.stage(candidates, shouldStop: { SignalTrap.stopping })
+            let (report, changing) = try agent.stage(candidates, shouldStop: { stop.isRequested })
             let done = candidates.map(\.relativePath).filter { !changing.contains($0) }
-            let next = machine.handle(.staged(done: done, stagedAny: report.staged > 0), at: WatchService.now())
+            let next = machine.handle(.staged(done: done, stagedAny: report.staged > 0), at: self.now())
             if next.contains(.forward) {
                 round = (report, started)
             } else {
@@ -210,13 +307,13 @@ public final class WatchService {
             return next
         } catch {
             logger.error("staging failed: \(error)")
-            return machine.handle(.stagingFailed, at: WatchService.now())
+            return machine.handle(.stagingFailed, at: self.now())
         }
     }
 
     /// One round's forwarding: everything pending, in load order.
     private func forward() -> [Machine.Decision] {
-        let started = round?.started ?? WatchService.now()
+        let started = round?.started ?? now()
         let stageReport = round?.stage ?? StageReport()
         round = nil
         let outcome: Machine.ForwardOutcome
@@ -224,9 +321,9 @@ public final class WatchService {
         do {
             let store = try openStore()
             let forwarder = agent.forwarder(store: store)
-            report = try forwarder.forwardPending(shouldStop: { SignalTrap.stopping })
-            outcome = .done(interrupted: SignalTrap.stopping)
-            metrics?.recordRound(success: true, forwardSeconds: WatchService.now() - started, errors: report!.errors.count)
+            report = try forwarder.forwardPending(shouldStop: { stop.isRequested })
+            outcome = .done(interrupted: stop.isRequested)
+            metrics?.recordRound(success: true, forwardSeconds: now() - started, errors: report!.errors.count)
         } catch let StoreError.unavailable(message) {
             self.store = nil
             lastUnavailable = message
@@ -236,9 +333,9 @@ public final class WatchService {
             logger.error("forwarding failed: \(error)")
             metrics?.recordRound(success: false, forwardSeconds: nil, errors: 1)
             writeMetrics()
-            return machine.handle(.forwarded(.failed), at: WatchService.now())
+            return machine.handle(.forwarded(.failed), at: self.now())
         }
-        let next = machine.handle(.forwarded(outcome), at: WatchService.now())
+        let next = machine.handle(.forwarded(outcome), at: self.now())
         // The outage's first or last word comes before the round's line.
         carryOut(next)
         logRound(stageReport, report, started)
@@ -274,7 +371,7 @@ public final class WatchService {
             round: staged \(stage.staged) file(s) (\(stage.stagedRows) rows), rejected \(stage.rejected + total.rejectedFiles), \
             forwarded \(total.files) file(s) (\(total.rows) rows: +\(total.inserted) ~\(total.updated) -\(total.softDeleted))\
             \(parts.isEmpty ? "" : " [" + parts.joined(separator: "; ") + "]"), waiting \(total.waitingRows) row(s), \
-            \(machine.isTargetDown ? "LMS-DS unavailable, " : "")pending \(pending) file(s), \(String(format: "%.2f", WatchService.now() - started)) s
+            \(machine.isTargetDown ? "LMS-DS unavailable, " : "")pending \(pending) file(s), \(String(format: "%.2f", now() - started)) s
             """)
     }
 
@@ -282,10 +379,12 @@ public final class WatchService {
         guard let metrics else { return }
         metrics.write(buffer: agent.buffer, targetUp: !machine.isTargetDown, logger: logger)
     }
+}
 
-    private func pingWatchdog(now: Double) {
-        guard let interval = notifier.watchdogInterval, now - lastWatchdog >= interval else { return }
-        notifier.notify("WATCHDOG=1")
-        lastWatchdog = now
+extension Duration {
+    /// The duration in seconds, for arithmetic and log lines.
+    var seconds: Double {
+        let (s, atto) = components
+        return Double(s) + Double(atto) / 1e18
     }
 }
