@@ -1,74 +1,183 @@
+import Agent
 import Foundation
 import Glibc
 
-/// One run of the built `lms-agent` binary as a child process, with its own environment, working
-/// directory and umask, and its standard output and error kept apart.
-struct AgentRun {
-    var code: Int32
-    var stdout: String
-    var stderr: String
-    var output: String { stdout + stderr }
-
-    /// Runs `lms-agent arguments` to its end. `environment` replaces the inherited one entirely (so
-    /// that the test server's PG* settings or a developer's DB_* never leak in), but for PATH.
-    /// `prefix` goes before the binary (for example `strace ... -o file`).
-    static func run(_ arguments: [String], environment: [String: String] = [:], directory: String? = nil,
-                    umask mask: mode_t? = nil, prefix: [String] = [], timeout: Double = 60) throws -> AgentRun {
-        let process = try AgentProcess(arguments, environment: environment, directory: directory, umask: mask, prefix: prefix)
-        return process.wait(timeout: timeout)
-    }
-}
-
-/// The built binary running in the background (`watch`), through `/bin/sh` so that the umask can be set.
+/// The one way the tests run a program as a child process: the built `lms-agent` binary, or with
+/// `program` another tool (`script`, `setpriv`, a shell holding a file open). Either to its end
+/// (`AgentProcess.run`) or in the background (`init`, then `signal`, `stop` or `wait`). Its output
+/// goes to files, not pipes, so that a chatty child never blocks on a full pipe and a test can read
+/// what a running watcher has said so far. Its standard input is empty unless `stdin` is given.
 final class AgentProcess {
-    let process = Process()
-    let outPath: String
-    let errPath: String
+    /// How a run ended, and what it printed.
+    struct Result {
+        var code: Int32
+        var stdout: String
+        var stderr: String
+        /// It was still running at the deadline and was killed.
+        var timedOut: Bool
+        /// From the start of the wait (for `stop`, from the SIGTERM) to the exit.
+        var seconds: Double
+        var output: String { stdout + stderr }
+    }
 
-    init(_ arguments: [String], environment: [String: String] = [:], directory: String? = nil,
-         umask mask: mode_t? = nil, prefix: [String] = []) throws {
-        let id = UUID().uuidString.prefix(8)
-        outPath = FileManager.default.temporaryDirectory.appendingPathComponent("agent-\(id).out").path
-        errPath = FileManager.default.temporaryDirectory.appendingPathComponent("agent-\(id).err").path
-        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
-        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        // `exec` keeps the pid: the shell becomes the agent (or the prefix tool).
-        let umaskCommand = mask.map { "umask \(String($0, radix: 8)); " } ?? ""
-        process.arguments = ["-c", umaskCommand + "exec \"$@\"", "sh"] + prefix + [WatchProcess.binary] + arguments
-        var env = environment
-        env["PATH"] = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-        process.environment = env
+    enum Environment {
+        /// Exactly these variables, and the test's PATH unless they set one: the test server's PG*
+        /// settings or a developer's DB_* never leak in.
+        case only([String: String])
+        /// The test process's own environment without DB_PASSWORD, with these set over it.
+        case inherited([String: String])
+    }
+
+    enum Output {
+        /// Standard output and error in files of their own.
+        case separate
+        /// Both in one file in the order written (as `2>&1`): `stdout` has it all, `stderr` is empty.
+        case merged
+    }
+
+    /// The lms-agent binary beside the test bundle (or LMS_AGENT_BIN).
+    static var binary: String {
+        if let b = ProcessInfo.processInfo.environment["LMS_AGENT_BIN"] { return b }
+        let dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        var candidate = dir
+        for _ in 0..<3 {
+            let path = candidate.appendingPathComponent("lms-agent").path
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
+            candidate = candidate.deletingLastPathComponent()
+        }
+        return dir.appendingPathComponent("lms-agent").path
+    }
+
+    private let process = Process()
+    private let outPath: String
+    private let errPath: String?
+    private let inPath: String?
+
+    /// Starts `program arguments` (the lms-agent binary by default) in the background. With a
+    /// `umask` or a `prefix` (for example `strace ... -o file`, looked up on PATH) it runs through
+    /// `/bin/sh -c 'umask ...; exec "$@"'`, which keeps the pid: the shell becomes the program.
+    init(_ arguments: [String], program: String = AgentProcess.binary, environment: Environment = .only([:]),
+         directory: String? = nil, umask mask: mode_t? = nil, prefix: [String] = [], stdin: String? = nil,
+         output: Output = .separate) throws {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("agent-\(UUID().uuidString.prefix(8))").path
+        outPath = base + ".out"
+        errPath = output == .separate ? base + ".err" : nil
+        inPath = stdin == nil ? nil : base + ".in"
+        for path in [outPath, errPath].compactMap({ $0 }) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
+        if let inPath, let stdin { _ = FileManager.default.createFile(atPath: inPath, contents: Data(stdin.utf8)) }
+
+        if mask != nil || !prefix.isEmpty {
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            let umaskCommand = mask.map { "umask \(String($0, radix: 8)); " } ?? ""
+            process.arguments = ["-c", umaskCommand + "exec \"$@\"", "sh"] + prefix + [program] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: program)
+            process.arguments = arguments
+        }
+        switch environment {
+        case .only(let variables):
+            var env = variables
+            if env["PATH"] == nil { env["PATH"] = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin" }
+            process.environment = env
+        case .inherited(let overrides):
+            var env = ProcessInfo.processInfo.environment
+            env.removeValue(forKey: "DB_PASSWORD")
+            process.environment = env.merging(overrides) { $1 }
+        }
         if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-        process.standardOutput = FileHandle(forWritingAtPath: outPath)
-        process.standardError = FileHandle(forWritingAtPath: errPath)
-        process.standardInput = FileHandle.nullDevice
+        let out = FileHandle(forWritingAtPath: outPath)
+        process.standardOutput = out
+        process.standardError = errPath.map { FileHandle(forWritingAtPath: $0) } ?? out
+        process.standardInput = inPath.map { FileHandle(forReadingAtPath: $0) } ?? FileHandle.nullDevice
         try process.run()
     }
 
+    /// Runs `program arguments` to its end (SIGKILL after `timeout` seconds).
+    static func run(_ arguments: [String], program: String = AgentProcess.binary, environment: Environment = .only([:]),
+                    directory: String? = nil, umask mask: mode_t? = nil, prefix: [String] = [], stdin: String? = nil,
+                    output: Output = .separate, timeout: Double = 300) throws -> Result {
+        try AgentProcess(arguments, program: program, environment: environment, directory: directory, umask: mask,
+                         prefix: prefix, stdin: stdin, output: output).wait(timeout: timeout)
+    }
+
     deinit {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
-        try? FileManager.default.removeItem(atPath: outPath)
-        try? FileManager.default.removeItem(atPath: errPath)
+        if process.isRunning { kill(pid, SIGKILL); process.waitUntilExit() }
+        for path in [outPath, errPath, inPath].compactMap({ $0 }) { try? FileManager.default.removeItem(atPath: path) }
     }
 
     var pid: pid_t { process.processIdentifier }
+    var isRunning: Bool { process.isRunning }
+    /// What it has written so far.
     var stdout: String { (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "" }
-    var stderr: String { (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "" }
+    var stderr: String { errPath.flatMap { try? String(contentsOfFile: $0, encoding: .utf8) } ?? "" }
+    var output: String { stdout + stderr }
 
-    /// Waits for the end (SIGKILL after `timeout` seconds).
-    func wait(timeout: Double = 60) -> AgentRun {
-        let end = Date().addingTimeInterval(timeout)
+    func signal(_ signal: Int32) { kill(pid, signal) }
+
+    /// Waits for the exit; SIGKILL if it is still running after `timeout` seconds.
+    func wait(timeout: Double = 300) -> Result {
+        let start = Date()
+        let end = start.addingTimeInterval(timeout)
         while process.isRunning && Date() < end { usleep(20_000) }
-        if process.isRunning { kill(pid, SIGKILL) }
+        let timedOut = process.isRunning
+        if timedOut { kill(pid, SIGKILL) }
         process.waitUntilExit()
-        return AgentRun(code: process.terminationStatus, stdout: stdout, stderr: stderr)
+        return Result(code: process.terminationStatus, stdout: stdout, stderr: stderr, timedOut: timedOut,
+                      seconds: Date().timeIntervalSince(start))
     }
 
-    /// SIGTERM, then the end.
-    func stop() -> AgentRun {
-        kill(pid, SIGTERM)
-        return wait(timeout: 30)
+    /// SIGTERM, then the exit (SIGKILL after `timeout` seconds).
+    func stop(timeout: Double = 60) -> Result {
+        signal(SIGTERM)
+        return wait(timeout: timeout)
+    }
+}
+
+/// A PostgreSQL server of a test's own, as an LMS-DS for lms-agent (user `postgres`).
+struct AgentServer {
+    var host = "127.0.0.1"
+    var port: String
+    var database: String
+    var password: String
+}
+
+extension World {
+    /// Starts `lms-agent arguments` over this world: its extract (unless `csvPath` is false), its
+    /// buffer (or `buffer`), its LMS-DS (or `dbname`, another SQLite file, or `server`), its
+    /// `migrationsDir` when set, DEBUG logs, and the test's environment with the LMS-DS password
+    /// (only) set by the world.
+    func startAgent(_ arguments: [String], csvPath: Bool = true, buffer: String? = nil, dbname: String? = nil,
+                    server: AgentServer? = nil, output: AgentProcess.Output = .separate) throws -> AgentProcess {
+        let s = settings
+        var args = arguments + ["--buffer", buffer ?? s.bufferPath!, "--log-level", "DEBUG"]
+        if csvPath { args += ["--csvpath", root] }
+        if let migrationsDir { args += ["--migrations-dir", migrationsDir] }
+        var env: [String: String] = [:]
+        if let server {
+            args += ["--engine", "postgresql", "--server", server.host, "--port", server.port, "--dbname", server.database, "--username", "postgres"]
+            env["DB_PASSWORD"] = server.password
+        } else if let dbname {
+            args += ["--engine", "sqlite", "--dbname", dbname]
+        } else {
+            switch s.engine {
+            case .sqlite: args += ["--engine", "sqlite", "--dbname", s.sqliteDatabasePath]
+            default:
+                args += ["--engine", s.engine.rawValue, "--server", s.server!, "--port", String(s.port!), "--dbname", s.dbname!, "--username", s.username!]
+                env["DB_PASSWORD"] = s.password
+            }
+        }
+        return try AgentProcess(args, environment: .inherited(env), output: output)
+    }
+
+    /// Runs `lms-agent arguments` over this world (as `startAgent`) to its end.
+    func runAgent(_ arguments: [String], csvPath: Bool = true, buffer: String? = nil, dbname: String? = nil,
+                  server: AgentServer? = nil) throws -> AgentProcess.Result {
+        try startAgent(arguments, csvPath: csvPath, buffer: buffer, dbname: dbname, server: server).wait()
+    }
+
+    /// `lms-agent watch` over this world, its log (both streams, in order) in `output`.
+    func startWatch(settle: Double = 0.5, extra: [String] = [], server: AgentServer? = nil) throws -> AgentProcess {
+        try startAgent(["watch", "--settle-seconds", String(settle)] + extra, server: server, output: .merged)
     }
 }
 

@@ -26,22 +26,22 @@ struct BufferLockTests {
         let w = try World()
         try w.writeBase()
         try w.write("users/2026-09-01-07-00-00.csv", .users, [Row.user("u1", modified: "not a date")])
-        let watch = try WatchProcess(w)
-        defer { if watch.process.isRunning { _ = watch.stop() } }
+        let watch = try w.startWatch()
+        defer { if watch.isRunning { _ = watch.stop() } }
         // The whole first round is in (assignments come last) before the LMS-DS is taken as "before".
         #expect(eventually { try w.count("LMSUserLMSSectionAssociation") == 8 && w.count("Assignment") == 2 }, "\(watch.output)")
-        let pid = String(watch.process.processIdentifier)
+        let pid = String(watch.pid)
         #expect(Self.holder(w) == pid)
         let before = try w.dump()
         let rejected = try #require(try w.buffer().files(inState: .rejected).first)
 
         for command in [["flush"], ["resume"], ["retry", String(rejected.id)]] {
-            let p = try FaultAgent.run(w, command, csvPath: command != ["retry", String(rejected.id)])
+            let p = try w.runAgent(command, csvPath: command != ["retry", String(rejected.id)])
             #expect(p.code == Agent.ExitStatus.fatal.rawValue, "\(command): \(p.output)")
             #expect(p.stderr.contains("watcher") && p.stderr.contains("pid \(pid)"), "\(command): \(p.output)")
         }
         // A second watcher is refused too.
-        let second = try FaultAgent.run(w, ["watch", "--settle-seconds", "0.5"])
+        let second = try w.runAgent(["watch", "--settle-seconds", "0.5"])
         #expect(second.code == Agent.ExitStatus.fatal.rawValue, "\(second.output)")
         #expect(second.stderr.contains("pid \(pid)"), "\(second.output)")
         // Nothing was touched: the retried file is still rejected, the LMS-DS is as it was.
@@ -49,17 +49,17 @@ struct BufferLockTests {
         #expect(try w.dump() == before)
 
         // Reading is fine while it runs.
-        let status = try FaultAgent.run(w, ["status"])
+        let status = try w.runAgent(["status"])
         #expect(status.code == 0, "\(status.output)")
         #expect(status.stdout.contains("watcher: running (pid \(pid))"), "\(status.output)")
-        let inspect = try FaultAgent.run(w, ["inspect", "files"])
+        let inspect = try w.runAgent(["inspect", "files"])
         #expect(inspect.code == 0, "\(inspect.output)")
         #expect(inspect.stdout.contains("users/2026-09-01-07-00-00.csv"), "\(inspect.output)")
 
         // Once it has stopped, the same commands work.
         #expect(watch.stop().code == 0)
         #expect(BufferLock.holder(bufferPath: w.settings.bufferPath!) == nil)
-        let flush = try FaultAgent.run(w, ["flush"])
+        let flush = try w.runAgent(["flush"])
         #expect(flush.code == Agent.ExitStatus.rejectedFiles.rawValue, "\(flush.output)")
     }
 
@@ -73,20 +73,20 @@ struct BufferLockTests {
 
         let w = try World(engine: engine)
         _ = try SampleGenerator.write(to: w.root, options: o)
-        let first = try FaultAgent(w, ["flush"])
+        let first = try w.startAgent(["flush"])
         let pid = Self.holder(w)
         #expect(pid == String(first.pid), "\(first.output)")
         // The second names the buffer through a symbolic link to its folder: still the same buffer.
         let alias = w.dir + "-alias"
         #expect(symlink(w.dir, alias) == 0)
         defer { unlink(alias) }
-        let second = try FaultAgent(w, ["flush"], buffer: alias + "/buffer.sqlite")
+        let second = try w.startAgent(["flush"], buffer: alias + "/buffer.sqlite")
         #expect(eventually(30) { second.stderr.contains("waiting") }, "\(second.output)")
         #expect(second.stderr.contains("flush (pid \(first.pid))"), "\(second.output)")
-        #expect(first.process.isRunning, "the first flush was done before the second one asked: make the tree larger")
+        #expect(first.isRunning, "the first flush was done before the second one asked: make the tree larger")
 
-        #expect(first.wait() == expectedCode, "\(first.output)")
-        #expect(second.wait() == expectedCode, "\(second.output)")
+        #expect(first.wait().code == expectedCode, "\(first.output)")
+        #expect(second.wait().code == expectedCode, "\(second.output)")
         // The second ran after the first: it found everything staged and forwarded.
         #expect(second.stdout.contains(" 0 staged (0 rows)"), "\(second.output)")
         #expect(second.stdout.contains("forward: nothing to do"), "\(second.output)")
@@ -101,16 +101,16 @@ struct BufferLockTests {
         var o = SampleOptions()
         o.users = 400; o.sections = 30; o.assignmentsPerSection = 6
         _ = try SampleGenerator.write(to: w.root, options: o)
-        let flush = try FaultAgent(w, ["flush"])
+        let flush = try w.startAgent(["flush"])
         #expect(Self.holder(w) == String(flush.pid), "\(flush.output)")
-        let watch = try FaultAgent(w, ["watch", "--settle-seconds", "0.3"])
-        defer { if watch.process.isRunning { _ = watch.stop() } }
+        let watch = try w.startAgent(["watch", "--settle-seconds", "0.3"])
+        defer { if watch.isRunning { _ = watch.stop() } }
         #expect(eventually(30) { watch.stderr.contains("flush (pid \(flush.pid))") }, "\(watch.output)")
-        #expect(flush.wait() == 0, "\(flush.output)")
+        #expect(flush.wait().code == 0, "\(flush.output)")
         // Then it takes the buffer, reconciles (nothing to do) and watches.
         #expect(eventually(30) { BufferLock.holder(bufferPath: w.settings.bufferPath!)?.pid == String(watch.pid) }, "\(watch.output)")
         try w.write("users/2026-09-02-06-00-00.csv", .users, [Row.user("late")])
         #expect(eventually(30) { try w.snapshot("LMSUser", "Name")["late"] == "User late" }, "\(watch.output)")
-        #expect(watch.stop() == 0)
+        #expect(watch.stop().code == 0)
     }
 }

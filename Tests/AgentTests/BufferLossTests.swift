@@ -57,13 +57,13 @@ struct BufferLossTests {
         let expected = try Self.reference(engine)
         let w = try World(engine: engine)
         try Self.writeDay1(w)
-        let first = try FaultAgent.run(w, ["flush"])
+        let first = try w.runAgent(["flush"])
         #expect(first.code == Agent.ExitStatus.waitingRows.rawValue, "\(first.output)")
         #expect(try w.buffer().waitingFiles().map(\.waitingRows) == [1])
 
         Self.removeBuffer(w.settings.bufferPath!)
         try Self.writeDay2(w)
-        let flush = try FaultAgent.run(w, ["flush"])
+        let flush = try w.runAgent(["flush"])
         #expect(flush.code == 0, "\(flush.output)")
         // It says what happened.
         #expect(flush.stderr.contains("WARNING") && flush.stderr.contains("rebuilt from the extract"), "\(flush.output)")
@@ -101,13 +101,13 @@ struct BufferLossTests {
 
         let w = try World(engine: engine)
         try writeNewer(w)
-        #expect(try FaultAgent.run(w, ["flush"]).code == 0)
+        #expect(try w.runAgent(["flush"]).code == 0)
         try writeLateOlder(w)
-        let late = try FaultAgent.run(w, ["flush"])
+        let late = try w.runAgent(["flush"])
         #expect(try w.buffer().versions(of: "section=s1/section-associations/\(Self.ts1)").map(\.state) == [.superseded], "\(late.output)")
         Self.removeBuffer(w.settings.bufferPath!)
         try Self.writeDay2(w)
-        let flush = try FaultAgent.run(w, ["flush"])
+        let flush = try w.runAgent(["flush"])
         #expect(flush.code == 0, "\(flush.output)")
         #expect(try w.snapshot("LMSUserLMSSectionAssociation", "EnrollmentStatus") == ["e1": "active"])
         #expect(try w.processedPathsTwice().isEmpty)
@@ -119,7 +119,7 @@ struct BufferLossTests {
     func aBufferWithAnOverwrittenHeaderIsMovedAsideAndRebuilt(_ engine: TestEngine) throws {
         let w = try World(engine: engine)
         try w.writeBase()
-        #expect(try FaultAgent.run(w, ["flush"]).code == 0)
+        #expect(try w.runAgent(["flush"]).code == 0)
         let before = try w.dump()
         let buffer = w.settings.bufferPath!
         try Self.checkpoint(buffer)
@@ -130,14 +130,14 @@ struct BufferLossTests {
 
         // Commands that do not rebuild say so and leave the file alone.
         for command in [["status"], ["resume"], ["inspect", "files"]] {
-            let p = try FaultAgent.run(w, command)
+            let p = try w.runAgent(command)
             #expect(p.code == Agent.ExitStatus.fatal.rawValue, "\(p.output)")
             #expect(p.stderr.contains("corrupt") && p.stderr.contains(buffer) && p.stderr.contains("flush"), "\(p.output)")
         }
         #expect(try Self.asideFiles(w).isEmpty)
 
         // flush moves it aside, says so, and builds a new one; the LMS-DS is not touched.
-        let flush = try FaultAgent.run(w, ["flush"])
+        let flush = try w.runAgent(["flush"])
         #expect(flush.code == 0, "\(flush.output)")
         let aside = try Self.asideFiles(w)
         #expect(aside.count == 1)
@@ -155,7 +155,7 @@ struct BufferLossTests {
         let expected = try Self.reference(engine)
         let w = try World(engine: engine)
         try Self.writeDay1(w)
-        #expect(try FaultAgent.run(w, ["flush"]).code == Agent.ExitStatus.waitingRows.rawValue)
+        #expect(try w.runAgent(["flush"]).code == Agent.ExitStatus.waitingRows.rawValue)
         let buffer = w.settings.bufferPath!
         try Self.checkpoint(buffer)
         var st = stat()
@@ -163,7 +163,7 @@ struct BufferLossTests {
         #expect(truncate(buffer, st.st_size / 2) == 0)
 
         try Self.writeDay2(w)
-        let flush = try FaultAgent.run(w, ["flush"])
+        let flush = try w.runAgent(["flush"])
         #expect(flush.code == 0, "\(flush.output)")
         #expect(try Self.asideFiles(w).count == 1, "\(flush.output)")
         #expect(flush.stderr.contains("corrupt"), "\(flush.output)")

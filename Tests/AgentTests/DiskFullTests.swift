@@ -44,14 +44,14 @@ struct DiskFullTests {
         defer { fs.unmount() }
         let buffer = fs.path + "/buffer.sqlite"
         _ = try SampleGenerator.write(to: w.root, options: Self.sample(day: 1))
-        let first = try FaultAgent.run(w, ["flush"], buffer: buffer)
+        let first = try w.runAgent(["flush"], buffer: buffer)
         #expect(first.code == 0, "\(first.output)")
         let day1 = try w.ledgerStates(buffer: buffer)
 
         // The file system is shrunk to what is in use plus 256 KiB; day 2 does not fit.
         try fs.resize(kilobytes: (fs.usedBytes / 1024) + 256)
         _ = try SampleGenerator.write(to: w.root, options: Self.sample(day: 2))
-        let full = try FaultAgent.run(w, ["flush"], buffer: buffer)
+        let full = try w.runAgent(["flush"], buffer: buffer)
         #expect(full.code == Self.exitUnavailable, "\(full.output)")
         let said = full.stdout + full.stderr
         #expect(Self.saysFull(said, naming: buffer), "the error names the buffer and says its disk is full:\n\(full.output)")
@@ -65,7 +65,7 @@ struct DiskFullTests {
 
         // Room again: the next flush goes on and finishes the job.
         try fs.resize(megabytes: 64)
-        let again = try FaultAgent.run(w, ["flush"], buffer: buffer)
+        let again = try w.runAgent(["flush"], buffer: buffer)
         #expect(again.code == 0, "\(again.output)")
         let contents = try LMSContents(w)
         #expect(contents == expected.contents, "\(contents.differences(from: expected.contents))")
@@ -80,13 +80,13 @@ struct DiskFullTests {
         let fs = try Tmpfs(in: w, "bufferfs", megabytes: 3)
         defer { fs.unmount() }
         let buffer = fs.path + "/buffer.sqlite"
-        let watch = try FaultAgent(w, ["watch", "--settle-seconds", "0.3"], buffer: buffer)
-        defer { if watch.process.isRunning { _ = watch.stop() } }
+        let watch = try w.startAgent(["watch", "--settle-seconds", "0.3"], buffer: buffer)
+        defer { if watch.isRunning { _ = watch.stop() } }
         _ = try SampleGenerator.write(to: w.root, options: Self.sample(day: 1))
         _ = try SampleGenerator.write(to: w.root, options: Self.sample(day: 2))
         #expect(eventually(60) { Self.saysFull(watch.stderr, naming: buffer) }, "\(watch.output)")
         usleep(1_000_000)
-        #expect(watch.process.isRunning, "\(watch.output)")
+        #expect(watch.isRunning, "\(watch.output)")
         #expect(sqliteIntegrity(buffer) == "ok")
 
         try fs.resize(megabytes: 64)
@@ -95,7 +95,7 @@ struct DiskFullTests {
         #expect(contents == expected.contents, "\(contents.differences(from: expected.contents))")
         print("disk full: \(contents.rows.count) rows of the LMS-DS equal to a clean run's")
         #expect(try w.processedPathsTwice().isEmpty)
-        #expect(watch.stop() == 0, "\(watch.output.suffix(2000))")
+        #expect(watch.stop().code == 0, "\(watch.output.suffix(2000))")
     }
 
     // MARK: the SQLite LMS-DS's file system
@@ -109,7 +109,7 @@ struct DiskFullTests {
         _ = try SampleGenerator.write(to: w.root, options: Self.sample(day: 1))
         _ = try SampleGenerator.write(to: w.root, options: Self.sample(day: 2))
 
-        let full = try FaultAgent.run(w, ["flush"], dbname: lms)
+        let full = try w.runAgent(["flush"], dbname: lms)
         #expect(full.code == Self.exitUnavailable, "\(full.output)")
         let said = full.stdout + full.stderr
         #expect(Self.saysFull(said, naming: lms), "the error names the LMS-DS and says its disk is full:\n\(full.output)")
@@ -121,13 +121,13 @@ struct DiskFullTests {
         #expect(!states.contains { $0.hasSuffix(": rejected") }, "\(states.filter { $0.hasSuffix(": rejected") }.prefix(5))")
         #expect(states.contains { $0.hasSuffix(": staged") })
         // Still full: resume says so again and keeps everything.
-        let stillFull = try FaultAgent.run(w, ["resume"], csvPath: false, dbname: lms)
+        let stillFull = try w.runAgent(["resume"], csvPath: false, dbname: lms)
         #expect(stillFull.code == Self.exitUnavailable, "\(stillFull.output)")
 
         try fs.resize(megabytes: 64)
-        let resume = try FaultAgent.run(w, ["resume"], csvPath: false, dbname: lms)
+        let resume = try w.runAgent(["resume"], csvPath: false, dbname: lms)
         #expect(resume.code == 0, "\(resume.output)")
-        let flush = try FaultAgent.run(w, ["flush"], dbname: lms)
+        let flush = try w.runAgent(["flush"], dbname: lms)
         #expect(flush.code == 0, "\(flush.output)")
         #expect(flush.stdout.contains("forward: nothing to do"), "\(flush.output)")
         let contents = try LMSContents(sqlite: lms, root: w.root)
@@ -143,14 +143,14 @@ struct DiskFullTests {
         let fs = try Tmpfs(in: w, "lmsfs", megabytes: 3)
         defer { fs.unmount() }
         let lms = fs.path + "/lms-ds.sqlite"
-        let watch = try FaultAgent(w, ["watch", "--settle-seconds", "0.3"], dbname: lms)
-        defer { if watch.process.isRunning { _ = watch.stop() } }
+        let watch = try w.startAgent(["watch", "--settle-seconds", "0.3"], dbname: lms)
+        defer { if watch.isRunning { _ = watch.stop() } }
         _ = try SampleGenerator.write(to: w.root, options: Self.sample(day: 1))
         _ = try SampleGenerator.write(to: w.root, options: Self.sample(day: 2))
         #expect(eventually(60) { watch.stderr.contains("the LMS-DS is unavailable") }, "\(watch.output)")
         #expect(Self.saysFull(watch.stderr, naming: lms), "\(watch.output)")
         usleep(2_000_000)
-        #expect(watch.process.isRunning)
+        #expect(watch.isRunning)
         #expect(sqliteIntegrity(lms) == "ok")
         #expect(!(try w.ledgerStates()).contains { $0.hasSuffix(": rejected") })
 
@@ -160,6 +160,6 @@ struct DiskFullTests {
         #expect(contents == expected.contents, "\(contents.differences(from: expected.contents))")
         print("disk full: \(contents.rows.count) rows of the LMS-DS equal to a clean run's")
         #expect(eventually(5) { watch.stderr.contains("reachable again") }, "\(watch.output.suffix(2000))")
-        #expect(watch.stop() == 0)
+        #expect(watch.stop().code == 0)
     }
 }

@@ -23,8 +23,8 @@ struct FileModeTests {
         let w = try Self.tree()
         let trace = w.dir + "/strace.txt"
         let buffer = w.dir + "/state/sub/buffer.sqlite", lmsds = w.dir + "/ds/sub/lms-ds.sqlite"
-        let run = try AgentRun.run(["flush", "--csvpath", w.root, "--buffer", buffer, "--dbname", lmsds],
-                                   environment: ["HOME": w.dir], directory: w.dir, umask: 0,
+        let run = try AgentProcess.run(["flush", "--csvpath", w.root, "--buffer", buffer, "--dbname", lmsds],
+                                   environment: .only(["HOME": w.dir]), directory: w.dir, umask: 0,
                                    prefix: ["strace", "-f", "-qq", "-o", trace, "-e", "trace=open,openat,creat,mkdir,mkdirat"])
         #expect(run.code == 0, "\(run.output)")
         let lines = try String(contentsOfFile: trace, encoding: .utf8).split(separator: "\n")
@@ -53,7 +53,7 @@ struct FileModeTests {
         let home = w.dir + "/home"
         let state = home + "/.local/state/lms-agent"
         let env = ["HOME": home]
-        let flush = try AgentRun.run(["flush", "--csvpath", w.root], environment: env, directory: w.dir, umask: 0)
+        let flush = try AgentProcess.run(["flush", "--csvpath", w.root], environment: .only(env), directory: w.dir, umask: 0)
         #expect(flush.code == 0, "\(flush.output)")
         for folder in [home, home + "/.local", home + "/.local/state", state] {
             #expect(permissions(folder) == 0o700, "\(folder): \(String(permissions(folder) ?? 0, radix: 8))")
@@ -67,7 +67,7 @@ struct FileModeTests {
 
         // A watcher keeps both open in WAL mode: their -wal and -shm exist and must be 0600 too.
         try w.write("users/2026-09-02-06-00-00.csv", .users, (1...5).map { Row.user("u\($0)") })
-        let watch = try AgentProcess(["watch", "--csvpath", w.root, "--settle-seconds", "0.2"], environment: env, directory: w.dir, umask: 0)
+        let watch = try AgentProcess(["watch", "--csvpath", w.root, "--settle-seconds", "0.2"], environment: .only(env), directory: w.dir, umask: 0)
         #expect(eventually { try w.countIn(lmsds, "LMSUser") == 5 })
         for file in [buffer + "-wal", buffer + "-shm", lmsds + "-wal", lmsds + "-shm"] {
             #expect(permissions(file) == 0o600, "\(file): \(permissions(file).map { String($0, radix: 8) } ?? "missing")")
@@ -82,11 +82,11 @@ struct FileModeTests {
     @Test func anOlderBufferWithAWiderModeIsTakenBack() throws {
         let w = try Self.tree()
         let buffer = w.dir + "/buffer.sqlite"
-        #expect(try AgentRun.run(["flush", "--csvpath", w.root, "--buffer", buffer, "--dbname", w.dir + "/lms-ds.sqlite"],
-                                 environment: ["HOME": w.dir], directory: w.dir).code == 0)
+        #expect(try AgentProcess.run(["flush", "--csvpath", w.root, "--buffer", buffer, "--dbname", w.dir + "/lms-ds.sqlite"],
+                                 environment: .only(["HOME": w.dir]), directory: w.dir).code == 0)
         chmod(buffer, 0o644)
-        #expect(try AgentRun.run(["status", "--buffer", buffer, "--dbname", w.dir + "/lms-ds.sqlite"],
-                                 environment: ["HOME": w.dir], directory: w.dir).code == 0)
+        #expect(try AgentProcess.run(["status", "--buffer", buffer, "--dbname", w.dir + "/lms-ds.sqlite"],
+                                 environment: .only(["HOME": w.dir]), directory: w.dir).code == 0)
         #expect(permissions(buffer) == 0o600)
     }
 }

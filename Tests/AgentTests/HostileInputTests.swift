@@ -170,32 +170,6 @@ struct CapturingLogHandler: LogHandler {
     func log(event: LogEvent) { capture.append(event.level, event.message.description) }
 }
 
-// MARK: - The binary as a subprocess
-
-/// Runs the built lms-agent with `arguments`, killing it after `timeout` seconds.
-func runAgentBinary(_ arguments: [String], binary: String = WatchProcess.binary, environment: [String: String],
-                    timeout: Double = 120) throws -> (code: Int32, stdout: String, stderr: String, timedOut: Bool) {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: binary)
-    p.arguments = arguments
-    p.environment = environment
-    let id = UUID().uuidString
-    let outPath = NSTemporaryDirectory() + "lms-agent-out-\(id)", errPath = NSTemporaryDirectory() + "lms-agent-err-\(id)"
-    _ = FileManager.default.createFile(atPath: outPath, contents: nil)
-    _ = FileManager.default.createFile(atPath: errPath, contents: nil)
-    defer { try? FileManager.default.removeItem(atPath: outPath); try? FileManager.default.removeItem(atPath: errPath) }
-    p.standardOutput = FileHandle(forWritingAtPath: outPath)
-    p.standardError = FileHandle(forWritingAtPath: errPath)
-    try p.run()
-    let end = Date().addingTimeInterval(timeout)
-    while p.isRunning && Date() < end { usleep(20_000) }
-    let timedOut = p.isRunning
-    if timedOut { kill(p.processIdentifier, SIGKILL) }
-    p.waitUntilExit()
-    return (p.terminationStatus, (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
-            (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "", timedOut)
-}
-
 extension World {
     /// `flush` arguments for the binary on this world's SQLite buffer and LMS-DS.
     var flushArguments: [String] {
@@ -488,7 +462,7 @@ struct HostileInputTests {
         try w.write("sections/2026-09-01-06-00-00.csv", .sections, [Row.section("s2")])
 
         let start = Date()
-        let out = try runAgentBinary(w.flushArguments, environment: ["HOME": w.dir, "PATH": "/usr/bin:/bin"], timeout: 600)
+        let out = try AgentProcess.run(w.flushArguments, environment: .only(["HOME": w.dir, "PATH": "/usr/bin:/bin"]), timeout: 600)
         let seconds = Date().timeIntervalSince(start)
         #expect(out.code == 0, "\(out.stderr.suffix(2000))")
         let summary = try #require(try JSONSerialization.jsonObject(with: Data(out.stdout.utf8)) as? [String: Any])["summary"] as? [String: Any]
@@ -584,7 +558,7 @@ struct HostileTreeTests {
         try w.writeWitnesses()
         #expect(mkfifo(w.root + "/" + Corpus.usersPath, 0o644) == 0)
         #expect(mkfifo(w.root + "/section=s1/assignments/" + Corpus.day2, 0o644) == 0)
-        let out = try runAgentBinary(w.flushArguments, environment: ["HOME": w.dir, "PATH": "/usr/bin:/bin"], timeout: 60)
+        let out = try AgentProcess.run(w.flushArguments, environment: .only(["HOME": w.dir, "PATH": "/usr/bin:/bin"]), timeout: 60)
         #expect(!out.timedOut, "flush hung on a FIFO")
         #expect(out.code == 0, "\(out.stdout) \(out.stderr)")
         #expect(out.stderr.contains("\(Corpus.usersPath): a FIFO, not a regular file: never opened"), "\(out.stderr)")
@@ -597,7 +571,7 @@ struct HostileTreeTests {
         let w = try World()
         try w.writeBase()
         let out = try Self.writeOutside(w)
-        let watch = try WatchProcess(w, settle: 0.3)
+        let watch = try w.startWatch(settle: 0.3)
         #expect(eventually { try w.count("LMSUserLMSSectionAssociation") == 8 }, "\(watch.output)")
         // A FIFO and a link to a file outside appear in watched folders, then a valid file.
         #expect(mkfifo(w.root + "/" + Corpus.usersPath, 0o644) == 0)
@@ -608,11 +582,10 @@ struct HostileTreeTests {
         #expect(try w.snapshot("LMSUser")["outsider"] == nil)
         #expect(try w.count("LMSUser") == 4)
         // A watcher stuck in open(2) on a FIFO would not even answer SIGTERM: give it 10 s.
-        kill(watch.process.processIdentifier, SIGTERM)
-        #expect(eventually(10) { !watch.process.isRunning }, "the watcher does not stop: \(watch.output)")
-        if watch.process.isRunning { kill(watch.process.processIdentifier, SIGKILL) }
-        watch.process.waitUntilExit()
-        #expect(watch.process.terminationStatus == 0, "\(watch.output)")
+        watch.signal(SIGTERM)
+        #expect(eventually(10) { !watch.isRunning }, "the watcher does not stop: \(watch.output)")
+        let end = watch.wait(timeout: 0)   // SIGKILL if it still runs
+        #expect(end.code == 0, "\(watch.output)")
     }
 
     @Test func deepAndOddEntriesAreIgnored() throws {
@@ -638,14 +611,14 @@ struct HostileTreeTests {
         let unreadable = "section=s1/assignments/" + Corpus.day2
         try w.writeRaw(unreadable, Corpus.header(.assignments) + "\n" + Corpus.assignment("a1", section: "s1", title: "Hidden") + "\n")
         let asRoot = geteuid() == 0
-        var binary = WatchProcess.binary
+        var binary = AgentProcess.binary
         if asRoot {
             // nobody must reach the binary, and own the world (extract, buffer, LMS-DS).
             let copy = w.dir + "/lms-agent"
             try FileManager.default.copyItem(atPath: binary, toPath: copy)
             // Its schema scripts too: they are found beside the binary (the build folder may be one
             // that nobody cannot enter, as a fresh clone under mktemp -d is).
-            let resources = (WatchProcess.binary as NSString).deletingLastPathComponent + "/lms-agent_LMSSQLScripts.resources"
+            let resources = (AgentProcess.binary as NSString).deletingLastPathComponent + "/lms-agent_LMSSQLScripts.resources"
             try FileManager.default.copyItem(atPath: resources, toPath: w.dir + "/lms-agent_LMSSQLScripts.resources")
             binary = copy
             let nobody = getpwnam("nobody")!.pointee
@@ -668,7 +641,7 @@ struct HostileTreeTests {
             arguments = ["--reuid=nobody", "--regid=nogroup", "--clear-groups", binary] + arguments
             program = "/usr/bin/setpriv"
         }
-        let out = try runAgentBinary(arguments, binary: program, environment: ["HOME": w.dir, "PATH": "/usr/bin:/bin"], timeout: 120)
+        let out = try AgentProcess.run(arguments, program: program, environment: .only(["HOME": w.dir, "PATH": "/usr/bin:/bin"]), timeout: 120)
         #expect(!out.timedOut)
         #expect(out.code == 2, "exit \(out.code): \(out.stdout) \(out.stderr)")
         let summary = (try? JSONSerialization.jsonObject(with: Data(out.stdout.utf8)) as? [String: Any])?["summary"] as? [String: Any]

@@ -3,7 +3,8 @@ import Foundation
 import SQLiteDB
 import Testing
 
-/// Runs the built `lms-agent` binary as an operator would, in a folder of its own.
+/// The built `lms-agent` binary as an operator runs it: in a folder of its own, with a HOME and a
+/// state directory there, both streams in one transcript.
 struct CLI {
     let dir: String
     var env: [String: String]
@@ -13,12 +14,14 @@ struct CLI {
         env = ["HOME": w.dir, "PATH": "/usr/bin:/bin", "XDG_STATE_HOME": w.dir + "/state"]
     }
 
-    /// Runs `lms-agent args...` in `dir`; returns the exit code and what it printed (both streams).
+    /// Runs `lms-agent args...` (or another `program`) in `dir` to its end.
     @discardableResult
-    func run(_ args: String...) throws -> (code: Int32, out: String) { try run(args) }
+    func run(_ args: String...) throws -> AgentProcess.Result { try run(args) }
 
     @discardableResult
-    func run(_ args: [String]) throws -> (code: Int32, out: String) { try runTool(WatchProcess.binary, args) }
+    func run(_ args: [String], program: String = AgentProcess.binary) throws -> AgentProcess.Result {
+        try AgentProcess.run(args, program: program, environment: .only(env), directory: dir, output: .merged)
+    }
 
     func exists(_ relative: String) -> Bool { FileManager.default.fileExists(atPath: dir + "/" + relative) }
 }
@@ -34,12 +37,12 @@ struct OperatorMistakeTests {
         let cli = CLI(w)
         #expect(try cli.run("flush", "--csvpath", w.root, "--buffer", "b.sqlite", "--dbname", "one.sqlite").code == 0)
         let other = try cli.run("flush", "--csvpath", w.root, "--buffer", "b.sqlite", "--dbname", "two.sqlite")
-        #expect(other.code == 1, "\(other.out)")
-        #expect(other.out.contains("forwards to sqlite:") && other.out.contains("--buffer"), "\(other.out)")
+        #expect(other.code == 1, "\(other.output)")
+        #expect(other.output.contains("forwards to sqlite:") && other.output.contains("--buffer"), "\(other.output)")
         #expect(!cli.exists("two.sqlite"))
         // status shows the bound target, not the default database.
         let status = try cli.run("status", "--csvpath", w.root, "--buffer", "b.sqlite")
-        #expect(status.out.contains("target:  sqlite:\(w.dir)/one.sqlite") || status.out.contains("one.sqlite"), "\(status.out)")
+        #expect(status.output.contains("target:  sqlite:\(w.dir)/one.sqlite") || status.output.contains("one.sqlite"), "\(status.output)")
         // Its own buffer loads the second target in full.
         #expect(try cli.run("flush", "--csvpath", w.root, "--buffer", "b2.sqlite", "--dbname", "two.sqlite").code == 0)
         let s2 = try SQLiteProbe(w.dir + "/two.sqlite")
@@ -51,7 +54,7 @@ struct OperatorMistakeTests {
         try w.writeBase()
         let cli = CLI(w)
         let r = try cli.run("generate-sample", w.root)
-        #expect(r.code == 1 && r.out.contains("not empty"), "\(r.out)")
+        #expect(r.code == 1 && r.output.contains("not empty"), "\(r.output)")
         #expect(try String(contentsOfFile: w.root + "/users/2026-09-01-06-00-00.csv", encoding: .utf8).contains("User u1"))
         #expect(try cli.run("generate-sample", w.dir + "/fresh").code == 0)
         #expect(try cli.run("generate-sample", w.dir + "/fresh", "--day", "2", "--force").code == 0)
@@ -78,7 +81,7 @@ struct OperatorMistakeTests {
         let cli = CLI(w)
         for command in ["flush", "watch"] {
             let r = try cli.run(command, "--csvpath", w.dir + "/nowhere", "--buffer", "b.sqlite", "--dbname", "lms.sqlite")
-            #expect(r.code == 1 && r.out.contains("does not exist"), "\(command): \(r.out)")
+            #expect(r.code == 1 && r.output.contains("does not exist"), "\(command): \(r.output)")
         }
         #expect(!cli.exists("b.sqlite") && !cli.exists("lms.sqlite"))
     }
@@ -91,7 +94,7 @@ struct OperatorMistakeTests {
         for args in [["status", "--csvpath", w.dir + "/missing"], ["status", "--csvpath", w.root, "--dbname", "typo.sqlite"],
                      ["inspect", "files", "--csvpath", w.root], ["retry", "1", "--csvpath", w.root], ["release", "1", "--csvpath", w.root]] {
             let r = try cli.run(args)
-            #expect(r.code != 0, "\(args): \(r.out)")
+            #expect(r.code != 0, "\(args): \(r.output)")
         }
         let created = (FileManager.default.enumerator(atPath: w.dir)?.allObjects as? [String] ?? []).filter { $0.hasSuffix(".sqlite") }
         #expect(created.isEmpty, "\(created)")
@@ -100,7 +103,7 @@ struct OperatorMistakeTests {
         #expect(try cli.run("flush", "--csvpath", w.root, "--buffer", "b.sqlite", "--dbname", "lms.sqlite").code == 0)
         try FileManager.default.removeItem(atPath: w.dir + "/lms.sqlite")
         let s = try cli.run("status", "--csvpath", w.root, "--buffer", "b.sqlite", "--dbname", "lms.sqlite")
-        #expect(s.code == 0 && s.out.contains("no LMS-DS at"), "\(s.out)")
+        #expect(s.code == 0 && s.output.contains("no LMS-DS at"), "\(s.output)")
         #expect(!cli.exists("lms.sqlite"))
     }
 
@@ -114,13 +117,13 @@ struct OperatorMistakeTests {
         try "not a database".write(toFile: w.dir + "/notes.txt", atomically: true, encoding: .utf8)
         for (db, words) in [("b.sqlite", "is the buffer itself"), (w.dir + "/adir", "is a directory"), (w.dir + "/notes.txt", "not an SQLite database")] {
             let r = try cli.run("flush", "--csvpath", w.root, "--buffer", "b.sqlite", "--dbname", db)
-            #expect(r.code == 1 && r.out.contains(words), "\(db): \(r.out)")
+            #expect(r.code == 1 && r.output.contains(words), "\(db): \(r.output)")
         }
         // A flush that fails that way leaves no new buffer behind.
         #expect(!cli.exists("b.sqlite"))
         #expect(try cli.run("flush", "--csvpath", w.root, "--buffer", "b.sqlite", "--dbname", "lms.sqlite").code == 0)
         let again = try cli.run("flush", "--csvpath", w.root, "--buffer", "b.sqlite", "--dbname", "b.sqlite")
-        #expect(again.code == 1 && again.out.contains("is the buffer itself"), "\(again.out)")
+        #expect(again.code == 1 && again.output.contains("is the buffer itself"), "\(again.output)")
         let probe = try SQLiteProbe(w.dir + "/b.sqlite")
         #expect(try probe.tables().allSatisfy { !$0.hasPrefix("LMS") })
     }
@@ -145,19 +148,17 @@ struct StillWritingTests {
         try w.writeBase()
         try w.writeRaw("section=s1/assignment=a1/submissions/2026-09-01-07-00-00.csv",
                        "SourceSystemIdentifier,SourceSystem,SubmissionStatus\nsub1,TestLMS")
-        let writer = Process()
-        writer.executableURL = URL(fileURLWithPath: "/bin/bash")
-        writer.arguments = ["-c", "exec 3>>'\(w.root)/section=s1/assignment=a1/submissions/2026-09-01-07-00-00.csv'; exec sleep 30"]
-        try writer.run()
+        let writer = try AgentProcess(["-c", "exec 3>>'\(w.root)/section=s1/assignment=a1/submissions/2026-09-01-07-00-00.csv'; exec sleep 30"],
+                                      program: "/bin/bash", environment: .inherited([:]))
         // SIGKILL: Foundation's Process starts children with SIGTERM blocked.
-        defer { kill(writer.processIdentifier, SIGKILL) }
+        defer { writer.signal(SIGKILL) }
         usleep(300_000)
         let run = try w.flush()
         #expect(run.stage?.stillWriting == 1)
         #expect(run.stage?.rejected == 0)
         #expect(run.exitCode == .success)
-        kill(writer.processIdentifier, SIGKILL)
-        writer.waitUntilExit()
+        writer.signal(SIGKILL)
+        _ = writer.wait()
         try w.write("section=s1/assignment=a1/submissions/2026-09-01-07-00-00.csv", .submissions,
                     [Row.submission("sub1", assignment: "a1", user: "u1")])
         let next = try w.flush()
@@ -195,11 +196,11 @@ struct ProgressTests {
         let w = try World()
         let cli = try Self.sample(w)
         let typescript = w.dir + "/typescript"
-        let command = "\(WatchProcess.binary) flush --csvpath \(w.root) --buffer \(w.dir)/b.sqlite --dbname \(w.dir)/lms.sqlite"
+        let command = "\(AgentProcess.binary) flush --csvpath \(w.root) --buffer \(w.dir)/b.sqlite --dbname \(w.dir)/lms.sqlite"
         let start = ContinuousClock.now
-        let r = try cli.runTool("/usr/bin/script", ["-qfec", command, typescript])
+        let r = try cli.run(["-qfec", command, typescript], program: "/usr/bin/script")
         let seconds = Double((ContinuousClock.now - start).components.seconds)
-        #expect(r.code == 0, "\(r.out)")
+        #expect(r.code == 0, "\(r.output)")
         let screen = try String(contentsOfFile: typescript, encoding: .utf8)
         let redraws = screen.components(separatedBy: "\r\u{1B}[2Kstaging").count + screen.components(separatedBy: "\r\u{1B}[2Kforwarding").count - 2
         #expect(Double(redraws) >= seconds - 1, "\(redraws) redraws in \(seconds) s")
@@ -214,8 +215,8 @@ struct ProgressTests {
         cli.env["LMS_AGENT_PROGRESS_SECONDS"] = "0.2"   // a run of any speed logs progress at least once
         let r = try cli.run("flush", "--csvpath", w.root, "--buffer", "b.sqlite", "--dbname", "lms.sqlite")
         #expect(r.code == 0)
-        #expect(!r.out.contains("\u{1B}["))
-        #expect(r.out.contains("INFO progress: "), "\(r.out)")
+        #expect(!r.output.contains("\u{1B}["))
+        #expect(r.output.contains("INFO progress: "), "\(r.output)")
     }
 
     /// SIGTERM during a flush finishes the file in hand, prints the summary and exits 6; the next
@@ -223,48 +224,23 @@ struct ProgressTests {
     @Test func sigtermDuringAFlushPrintsTheSummaryAndExits6() throws {
         let w = try World()
         let cli = try Self.sample(w)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: WatchProcess.binary)
-        p.arguments = ["flush", "--csvpath", w.root, "--buffer", w.dir + "/b.sqlite", "--dbname", w.dir + "/lms.sqlite"]
-        p.environment = cli.env
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = out
-        try p.run()
+        let p = try AgentProcess(["flush", "--csvpath", w.root, "--buffer", w.dir + "/b.sqlite", "--dbname", w.dir + "/lms.sqlite"],
+                                 environment: .only(cli.env), output: .merged)
         usleep(1_500_000)
-        kill(p.processIdentifier, SIGTERM)
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 6, "\(text)")
+        p.signal(SIGTERM)
+        let stopped = p.wait()
+        let text = stopped.output
+        #expect(stopped.code == 6, "\(text)")
         #expect(text.contains("stopped by a signal"), "\(text)")
         #expect(text.contains("resource") || text.contains("scan:"), "\(text)")
         let again = try cli.run("flush", "--csvpath", w.root, "--buffer", "b.sqlite", "--dbname", "lms.sqlite")
-        #expect(again.code == 0, "\(again.out)")
+        #expect(again.code == 0, "\(again.output)")
         let reference = try World()
         let rcli = try Self.sample(reference)
         #expect(try rcli.run("flush", "--csvpath", reference.root, "--buffer", "b.sqlite", "--dbname", "lms.sqlite").code == 0)
         for table in ["LMSUser", "LMSSection", "Assignment", "AssignmentSubmission", "LMSUserLMSSectionAssociation"] {
             #expect(try SQLiteProbe(w.dir + "/lms.sqlite").count(table) == SQLiteProbe(reference.dir + "/lms.sqlite").count(table), "\(table)")
         }
-    }
-}
-
-extension CLI {
-    /// Runs another program (not lms-agent) the same way.
-    func runTool(_ path: String, _ args: [String]) throws -> (code: Int32, out: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: path)
-        p.arguments = args
-        p.environment = env
-        p.currentDirectoryURL = URL(fileURLWithPath: dir)
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = out
-        p.standardInput = FileHandle.nullDevice
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 }
 
@@ -285,9 +261,9 @@ struct MessageTests {
         ]
         for (args, words) in cases {
             let r = try cli.run(args)
-            #expect(r.code == 64, "\(args): \(r.out)")
-            #expect(r.out.hasPrefix("lms-agent: error: ") && r.out.contains(words), "\(args): \(r.out)")
-            #expect(r.out.contains("Usage: lms-agent \(args[0])"), "\(args): \(r.out)")
+            #expect(r.code == 64, "\(args): \(r.output)")
+            #expect(r.output.hasPrefix("lms-agent: error: ") && r.output.contains(words), "\(args): \(r.output)")
+            #expect(r.output.contains("Usage: lms-agent \(args[0])"), "\(args): \(r.output)")
         }
         #expect(!cli.exists("state"))
     }
@@ -297,13 +273,13 @@ struct MessageTests {
         let cli = CLI(w)
         let text = try cli.run("status", "--csvpath", w.root)
         #expect(text.code == 1)
-        #expect(text.out.components(separatedBy: "lms-agent: error:").count == 2, "\(text.out)")
+        #expect(text.output.components(separatedBy: "lms-agent: error:").count == 2, "\(text.output)")
         let json = try cli.run("status", "--csvpath", w.root, "--log-format", "json")
         #expect(json.code == 1)
-        let line = try #require(json.out.split(separator: "\n").first)
+        let line = try #require(json.output.split(separator: "\n").first)
         let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String]
         #expect(object?["level"] == "ERROR")
-        #expect(object?["message"]?.hasPrefix("lms-agent: error: no buffer") == true, "\(json.out)")
+        #expect(object?["message"]?.hasPrefix("lms-agent: error: no buffer") == true, "\(json.output)")
     }
 
     @Test func helpListsExitCodesAndVersionIsThere() throws {
@@ -311,8 +287,8 @@ struct MessageTests {
         let cli = CLI(w)
         for sub in ["flush", "resume", "watch", "status", "retry", "release"] {
             let r = try cli.run(sub, "--help")
-            #expect(r.code == 0 && r.out.contains("Exit codes: 0"), "\(sub)")
+            #expect(r.code == 0 && r.output.contains("Exit codes: 0"), "\(sub)")
         }
-        #expect(try cli.run("--version").out.hasPrefix("lms-agent "))
+        #expect(try cli.run("--version").output.hasPrefix("lms-agent "))
     }
 }

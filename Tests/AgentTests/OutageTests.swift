@@ -68,17 +68,17 @@ struct PostgresCrashTests {
         let expected = try Self.reference()
         let server = try OwnPostgres()
         try server.connection("postgres").execute("CREATE DATABASE crash")
-        let target = FaultAgent.Server(port: server.port, database: "crash", password: server.password)
+        let target = AgentServer(port: server.port, database: "crash", password: server.password)
         let w = try World()
         try Self.writeTree(w.root)
         var kills: [String] = []
 
         // 1. The server dies while the large users file is being copied in.
-        let flush = try FaultAgent(w, ["flush"], server: target)
+        let flush = try w.startAgent(["flush"], server: target)
         #expect(Self.waitForOpenTransaction(server, database: "crash", copyingUsers: true), "\(flush.output)")
         try server.stopImmediately()
         kills.append("flush, during the COPY of the users file")
-        #expect(flush.wait() == Agent.ExitStatus.targetUnavailable.rawValue, "\(flush.output)")
+        #expect(flush.wait().code == Agent.ExitStatus.targetUnavailable.rawValue, "\(flush.output)")
         #expect(flush.stdout.contains("the LMS-DS is unavailable"), "\(flush.output)")
         try server.pgctl("start")
         // The transaction was cut: nothing of the users file is in the LMS-DS, and it is still staged.
@@ -91,19 +91,19 @@ struct PostgresCrashTests {
 
         // 2. and 3. `resume` is cut twice more, in the middle of later files.
         for after in [40, 160] {
-            let resume = try FaultAgent(w, ["resume"], csvPath: false, server: target)
+            let resume = try w.startAgent(["resume"], csvPath: false, server: target)
             #expect(Self.waitForOpenTransaction(server, database: "crash", afterFiles: after), "\(resume.output)")
             try server.stopImmediately()
             kills.append("resume, in a file's transaction after \(after) files")
-            #expect(resume.wait() == Agent.ExitStatus.targetUnavailable.rawValue, "\(resume.output)")
+            #expect(resume.wait().code == Agent.ExitStatus.targetUnavailable.rawValue, "\(resume.output)")
             try server.pgctl("start")
             #expect(try w.buffer().files(inState: .rejected).isEmpty, "\(resume.output)")
         }
 
         // The server is up: resume finishes, a further flush has nothing to do.
-        let resume = try FaultAgent.run(w, ["resume"], csvPath: false, server: target)
+        let resume = try w.runAgent(["resume"], csvPath: false, server: target)
         #expect(resume.code == expected.exit.rawValue, "\(resume.output)")
-        let again = try FaultAgent.run(w, ["flush"], server: target)
+        let again = try w.runAgent(["flush"], server: target)
         #expect(again.code == expected.exit.rawValue, "\(again.output)")
         #expect(again.stdout.contains("forward: nothing to do"), "\(again.output)")
 
@@ -119,14 +119,14 @@ struct PostgresCrashTests {
         let server = try OwnPostgres()
         try server.connection("postgres").execute("CREATE DATABASE crash")
         let w = try World()
-        let watch = try WatchProcess(w, settle: 0.3, server: ("127.0.0.1", server.port, "crash", server.password))
+        let watch = try w.startWatch(settle: 0.3, server: AgentServer(port: server.port, database: "crash", password: server.password))
         try Self.writeTree(w.root)
 
         // The server dies while the users file is being loaded, and again later in the round.
         #expect(Self.waitForOpenTransaction(server, database: "crash", copyingUsers: true), "\(watch.output)")
         try server.stopImmediately()
         #expect(eventually(30) { watch.output.contains("the LMS-DS is unavailable") }, "\(watch.output)")
-        #expect(watch.process.isRunning)
+        #expect(watch.isRunning)
         try server.pgctl("start")
         #expect(Self.waitForOpenTransaction(server, database: "crash", afterFiles: 100), "\(watch.output)")
         try server.stopImmediately()

@@ -31,7 +31,7 @@ struct RetryCommandTests {
         let first = try Self.rejectedUsers(w)
 
         // Still bad on disk: read again, rejected again as a new version, exit 2.
-        let again = try FaultAgent.run(w, ["retry", String(first.id)], csvPath: false)
+        let again = try w.runAgent(["retry", String(first.id)], csvPath: false)
         #expect(again.code == ExitStatus.rejectedFiles.rawValue, "\(again.output)")
         // The old version is forgotten (its id may be reused): one version of the path, rejected.
         let second = try Self.rejectedUsers(w)
@@ -40,7 +40,7 @@ struct RetryCommandTests {
 
         // Fixed on disk: read again and staged; nothing reaches the LMS-DS before resume.
         try w.write(path, .users, (1...4).map { Row.user("u\($0)") } + [Row.user("u9")])
-        let fixed = try FaultAgent.run(w, ["retry", String(second.id)], csvPath: false)
+        let fixed = try w.runAgent(["retry", String(second.id)], csvPath: false)
         #expect(fixed.code == 0, "\(fixed.output)")
         let versions = try Self.versions(w, path)
         #expect(versions.map(\.state) == [.staged] && versions.first?.rowCount == 5)
@@ -61,7 +61,7 @@ struct RetryCommandTests {
         try w.remove(path)
         let before = try w.dump()
 
-        let run = try FaultAgent.run(w, ["retry", String(rejected.id)], csvPath: false)
+        let run = try w.runAgent(["retry", String(rejected.id)], csvPath: false)
         #expect(run.code == 0, "\(run.output)")
         #expect(run.stdout.contains("file \(rejected.id) was forgotten; \(path) is no longer in the extract"), "\(run.output)")
         // The rejected version is forgotten and no new one was staged; the LMS-DS is as it was.

@@ -119,7 +119,7 @@ struct SecretsTests {
             ("status --json", ["status", "--json"] + common),
         ]
         for (label, arguments) in runs {
-            let run = try AgentRun.run(arguments, environment: env, directory: w.dir)
+            let run = try AgentProcess.run(arguments, environment: .only(env), directory: w.dir)
             #expect(!run.output.contains(c.secret), "\(c.name), \(label): \(run.output)")
             if label.hasPrefix("flush") || label == "resume" {
                 #expect(run.code == c.code, "\(c.name), \(label): exit \(run.code): \(run.output)")
@@ -166,12 +166,12 @@ struct SecretsTests {
         let uri = "postgresql://\(role):\(encoded)@\(TestPostgres.host):\(TestPostgres.port)/\(w.database)"
         let buffer = w.dir + "/buffer.sqlite"
         let env = ["HOME": w.dir]
-        let flush = try AgentRun.run(["flush", "--csvpath", w.root, "--buffer", buffer], environment: env.merging(["DB_CONNECTION_STRING": uri]) { $1 }, directory: w.dir)
+        let flush = try AgentProcess.run(["flush", "--csvpath", w.root, "--buffer", buffer], environment: .only(env.merging(["DB_CONNECTION_STRING": uri]) { $1 }), directory: w.dir)
         #expect(flush.code == 0, "\(flush.output)")
         #expect(!flush.output.contains(Self.secret), "\(flush.output)")
         // The same buffer pointed at another database: refused, naming both targets, no secret.
         let other = uri.replacingOccurrences(of: "/\(w.database)", with: "/postgres")
-        let refused = try AgentRun.run(["flush", "--csvpath", w.root, "--buffer", buffer], environment: env.merging(["DB_CONNECTION_STRING": other]) { $1 }, directory: w.dir)
+        let refused = try AgentProcess.run(["flush", "--csvpath", w.root, "--buffer", buffer], environment: .only(env.merging(["DB_CONNECTION_STRING": other]) { $1 }), directory: w.dir)
         #expect(refused.code != 0)
         #expect(refused.output.contains("forwards to"), "\(refused.output)")
         #expect(!refused.output.contains(Self.secret), "\(refused.output)")
@@ -191,7 +191,7 @@ struct SecretsTests {
         let watch = try AgentProcess(["watch", "--csvpath", w.root, "--buffer", buffer, "--settle-seconds", "0.2", "--log-level", "DEBUG",
                                       "--engine", "postgresql", "--server", "127.0.0.1", "--port", port, "--password", Self.secret,
                                       "--connection-string", "postgresql://lms:\(Self.secret)@127.0.0.1:\(port)/lms"],
-                                     environment: ["HOME": w.dir], directory: w.dir)
+                                     environment: .only(["HOME": w.dir]), directory: w.dir)
         #expect(eventually { watch.stderr.contains("Connection refused") })
         let cmdline = try Data(contentsOf: URL(fileURLWithPath: "/proc/\(watch.pid)/cmdline"))
         let shown = String(decoding: cmdline.map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self)

@@ -61,13 +61,13 @@ struct TLSTests {
         let made = try OwnPostgres.shell("openssl req -x509 -new -nodes -days 1 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -subj '/CN=not the CA' -keyout '\(w.dir)/wrong-ca.key' -out '\(wrongCA)' && echo made")
         #expect(made.contains("made"), "\(made)")
 
-        func flush(_ db: String, sslmode: String, rootCert: String?, command: String = "flush") throws -> AgentRun {
+        func flush(_ db: String, sslmode: String, rootCert: String?, command: String = "flush") throws -> AgentProcess.Result {
             var env = ["HOME": w.dir, "DB_PASSWORD": server.password]
             if let rootCert { env["PGSSLROOTCERT"] = rootCert }
             let buffer = w.dir + "/buffer-\(db).sqlite"
-            return try AgentRun.run([command, "--csvpath", w.root, "--buffer", buffer, "--engine", "postgresql", "--server", "127.0.0.1",
+            return try AgentProcess.run([command, "--csvpath", w.root, "--buffer", buffer, "--engine", "postgresql", "--server", "127.0.0.1",
                                      "--port", server.port, "--username", "postgres", "--dbname", db, "--sslmode", sslmode],
-                                    environment: env, directory: w.dir)
+                                    environment: .only(env), directory: w.dir)
         }
 
         // Without TLS the server refuses: what works below is encrypted.
@@ -105,9 +105,9 @@ struct TLSTests {
 
         // The same through a connection string: sslmode and sslrootcert as URI parameters.
         let viaURI = try database("via_uri")
-        let uri = try AgentRun.run(["flush", "--csvpath", w.root, "--buffer", w.dir + "/buffer-uri.sqlite", "--connection-string",
+        let uri = try AgentProcess.run(["flush", "--csvpath", w.root, "--buffer", w.dir + "/buffer-uri.sqlite", "--connection-string",
                                     "postgresql://postgres@127.0.0.1:\(server.port)/\(viaURI)?sslmode=verify-full&sslrootcert=\(server.rootCertificate)"],
-                                   environment: ["HOME": w.dir, "DB_PASSWORD": server.password], directory: w.dir)
+                                   environment: .only(["HOME": w.dir, "DB_PASSWORD": server.password]), directory: w.dir)
         #expect(uri.code == 0, "\(uri.output)")
         #expect(try users(viaURI) == "4")
     }

@@ -69,7 +69,7 @@ import Testing
         #expect(try w.count("LMSUser") == 4)
         #expect(try journalChecksum(w, "5001_later") == nil)
         // Through the binary: exit 1, the file named.
-        let run = try AgentRun.run(["flush"] + w.cliArguments(), environment: w.cliEnvironment, directory: w.dir)
+        let run = try w.runAgent(["flush"])
         #expect(run.code == 1)
         #expect(run.stderr.contains(path))
         // Put back as it was, the run goes on, and the new script runs once.
@@ -124,26 +124,5 @@ import Testing
         } catch let StoreError.migration(message) {
             #expect(message.contains("no-such-folder"))
         }
-    }
-}
-
-extension World {
-    /// The world's buffer, target and migrations folder as lms-agent options (the password goes in
-    /// `cliEnvironment`).
-    func cliArguments() -> [String] {
-        let s = settings
-        var args = ["--csvpath", root, "--buffer", s.bufferPath!, "--engine", s.engine.rawValue]
-        switch engine {
-        case .sqlite: args += ["--dbname", s.sqliteDatabasePath]
-        case .postgresql: args += ["--server", s.server!, "--port", String(s.port!), "--dbname", s.dbname!, "--username", s.username!]
-        }
-        if let migrationsDir { args += ["--migrations-dir", migrationsDir] }
-        return args
-    }
-
-    var cliEnvironment: [String: String] {
-        var env = ["HOME": dir]
-        if engine == .postgresql { env["DB_PASSWORD"] = TestPostgres.password }
-        return env
     }
 }

@@ -7,64 +7,6 @@ import SampleExtract
 import PostgresDB
 import Testing
 
-/// `lms-agent watch` as a subprocess over a temporary tree.
-final class WatchProcess {
-    let process = Process()
-    let log: String
-
-    /// The lms-agent binary beside the test bundle (or LMS_AGENT_BIN).
-    static var binary: String {
-        if let b = ProcessInfo.processInfo.environment["LMS_AGENT_BIN"] { return b }
-        let dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        var candidate = dir
-        for _ in 0..<3 {
-            let path = candidate.appendingPathComponent("lms-agent").path
-            if FileManager.default.isExecutableFile(atPath: path) { return path }
-            candidate = candidate.deletingLastPathComponent()
-        }
-        return dir.appendingPathComponent("lms-agent").path
-    }
-
-    init(_ w: World, settle: Double = 0.5, extra: [String] = [], server: (host: String, port: String, db: String, password: String)? = nil) throws {
-        log = w.dir + "/watch-\(UUID().uuidString.prefix(6)).log"
-        _ = FileManager.default.createFile(atPath: log, contents: nil)
-        process.executableURL = URL(fileURLWithPath: WatchProcess.binary)
-        let s = w.settings
-        var args = ["watch", "--csvpath", w.root, "--buffer", s.bufferPath!, "--settle-seconds", String(settle),
-                    "--engine", s.engine.rawValue, "--log-level", "DEBUG"] + extra
-        var env = ProcessInfo.processInfo.environment
-        if let server {
-            args = args.map { $0 == "sqlite" ? "postgresql" : $0 }
-            args += ["--server", server.host, "--port", server.port, "--dbname", server.db, "--username", "postgres"]
-            env["DB_PASSWORD"] = server.password
-        } else {
-            switch s.engine {
-            case .sqlite: args += ["--dbname", s.sqliteDatabasePath]
-            default:
-                args += ["--server", s.server!, "--port", String(s.port!), "--dbname", s.dbname!, "--username", s.username!]
-                env["DB_PASSWORD"] = s.password
-            }
-        }
-        process.arguments = args
-        process.environment = env
-        process.standardError = FileHandle(forWritingAtPath: log)
-        process.standardOutput = FileHandle(forWritingAtPath: log)
-        try process.run()
-    }
-
-    deinit { if process.isRunning { process.terminate(); process.waitUntilExit() } }
-
-    var output: String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
-
-    /// Sends SIGTERM and waits; returns the exit code and how long the exit took.
-    func stop() -> (code: Int32, seconds: Double) {
-        let start = Date()
-        kill(process.processIdentifier, SIGTERM)
-        process.waitUntilExit()
-        return (process.terminationStatus, Date().timeIntervalSince(start))
-    }
-}
-
 /// Polls `condition` until it holds or `timeout` passes (an error counts as "not yet": the LMS-DS
 /// may not have its tables before the watcher's first round).
 func eventually(_ timeout: Double = 20, _ condition: () throws -> Bool) -> Bool {
@@ -88,7 +30,7 @@ struct WatchTests {
     func aSlowWriteIsStagedOnceCompleteAfterTheLastWrite(_ engine: TestEngine) throws {
         let w = try World(engine: engine)
         try FileManager.default.createDirectory(atPath: w.root + "/users", withIntermediateDirectories: true)
-        let watch = try WatchProcess(w)
+        let watch = try w.startWatch()
         let path = "users/2026-09-01-06-00-00.csv"
         // Written in place, in chunks that end on line breaks, with pauses longer than the settle time.
         let text = Self.users(300)
@@ -116,7 +58,7 @@ struct WatchTests {
     func newFoldersRenamesAndRewritesAreFollowed(_ engine: TestEngine) throws {
         let w = try World(engine: engine)
         try w.writeBase()
-        let watch = try WatchProcess(w)
+        let watch = try w.startWatch()
         // Reconcile: what was there before the start is loaded.
         #expect(eventually { try w.count("LMSUserLMSSectionAssociation") == 8 }, "\(watch.output)")
 
@@ -153,7 +95,7 @@ struct WatchTests {
         #expect(try reference.flush().exitCode == .success)
 
         let w = try World(engine: engine)
-        let watch = try WatchProcess(w, settle: 0.3)
+        let watch = try w.startWatch(settle: 0.3)
         _ = try SampleGenerator.write(to: w.root, options: o)
         // Stop it once forwarding has begun, before it is done.
         _ = eventually(30) { try w.count("LMSUser") > 0 }
@@ -163,7 +105,7 @@ struct WatchTests {
         let partial = try w.count("AssignmentSubmission")
 
         // A later start continues, with nothing lost or applied twice.
-        let again = try WatchProcess(w, settle: 0.3)
+        let again = try w.startWatch(settle: 0.3)
         #expect(eventually(60) { try w.count("AssignmentSubmission") == reference.count("AssignmentSubmission") }, "\(again.output)")
         #expect(eventually(30) { try w.buffer().pendingFiles().isEmpty })
         for r in Resource.allCases {
@@ -177,9 +119,9 @@ struct WatchTests {
     @Test func statusSaysWhetherAWatcherRuns() throws {
         let w = try World()
         try w.writeBase()
-        let watch = try WatchProcess(w)
+        let watch = try w.startWatch()
         #expect(eventually { try w.count("LMSUser") == 4 })
-        #expect(try w.agent(csvPath: false).status().watcherPid == String(watch.process.processIdentifier))
+        #expect(try w.agent(csvPath: false).status().watcherPid == String(watch.pid))
         #expect(watch.stop().code == 0)
         #expect(try w.agent(csvPath: false).status().watcherPid == nil)
     }
@@ -241,7 +183,7 @@ struct WatchOutageTests {
         try server.connection("postgres").execute("CREATE DATABASE outage")
         let w = try World()   // its folders; the LMS-DS is the test's own server
         try w.writeBase()
-        let own = try WatchProcess(w, settle: 0.3, server: ("127.0.0.1", server.port, "outage", server.password))
+        let own = try w.startWatch(settle: 0.3, server: AgentServer(port: server.port, database: "outage", password: server.password))
         let db = { try server.connection("outage") }
         func count(_ table: String) -> Int {
             Int((try? db().execute("SELECT count(*) FROM lms.\(table)").rows.first?.first ?? nil) ?? "0") ?? 0
@@ -259,7 +201,7 @@ struct WatchOutageTests {
         usleep(2_500_000)
         // It keeps watching and staging, and says so once, not once per retry.
         #expect(own.output.components(separatedBy: "the LMS-DS is unavailable").count - 1 == 1, "\(own.output)")
-        #expect(own.process.isRunning)
+        #expect(own.isRunning)
 
         // The server comes back: the agent catches up by itself, nothing lost, nothing twice.
         try server.pgctl("start")
@@ -290,7 +232,7 @@ struct WatchPlumbingTests {
         setenv("WATCHDOG_USEC", "400000", 1)
         defer { unsetenv("NOTIFY_SOCKET"); unsetenv("WATCHDOG_USEC") }
         let metrics = w.dir + "/lms-agent.prom"
-        let watch = try WatchProcess(w, extra: ["--metrics-file", metrics, "--log-format", "json"])
+        let watch = try w.startWatch(extra: ["--metrics-file", metrics, "--log-format", "json"])
         #expect(eventually { try w.count("LMSUser") == 4 })
         usleep(1_000_000)
 

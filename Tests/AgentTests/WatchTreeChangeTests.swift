@@ -48,12 +48,12 @@ struct WatchTreeChangeTests {
         let w = try World()
         try w.writeBase()
         try FileManager.default.createDirectory(atPath: w.root + "/notes", withIntermediateDirectories: true)
-        let watch = try WatchProcess(w)
+        let watch = try w.startWatch()
         #expect(eventually { try w.count("LMSUserLMSSectionAssociation") == 8 }, "\(watch.output)")
 
         // Stopped, the watcher reads no events; the kernel queues at most max_queued_events.
         let limit = Self.queueLimit
-        let pid = watch.process.processIdentifier
+        let pid = watch.pid
         #expect(kill(pid, SIGSTOP) == 0)
         // More files than the queue holds events, none of them extract files: they fill the queue...
         for i in 0...limit {
@@ -99,10 +99,10 @@ struct WatchTreeChangeTests {
         let w = try World()
         try w.writeBase()
         try FileManager.default.createDirectory(atPath: w.root + "/notes", withIntermediateDirectories: true)
-        let watch = try WatchProcess(w)
+        let watch = try w.startWatch()
         #expect(eventually { try w.count("LMSUserLMSSectionAssociation") == 8 }, "\(watch.output)")
 
-        let pid = watch.process.processIdentifier
+        let pid = watch.pid
         #expect(kill(pid, SIGSTOP) == 0)
         // Writer A writes the next users snapshot and closes it: its close event is queued.
         let path = "users/\(Self.ts2)"
@@ -139,7 +139,7 @@ struct WatchTreeChangeTests {
     @Test func aWatchedFolderDeletedWhileWatchedIsDroppedQuietlyAndTheRestGoesOn() throws {
         let w = try World()
         try w.writeBase()
-        let watch = try WatchProcess(w)
+        let watch = try w.startWatch()
         #expect(eventually { try w.count("LMSUserLMSSectionAssociation") == 8 }, "\(watch.output)")
 
         // A file is written into the folder, which is deleted before the file settles.
@@ -147,7 +147,7 @@ struct WatchTreeChangeTests {
         try w.write(doomed, .assignments, [Row.assignment("a2", section: "s2", title: "Never")])
         try FileManager.default.removeItem(atPath: w.root + "/section=s2")
         usleep(2_000_000)
-        #expect(watch.process.isRunning)
+        #expect(watch.isRunning)
         #expect(try Self.versions(w, doomed).isEmpty)
         #expect(try w.snapshot("Assignment", "Title")["a2"] != "Never")
         // No error, and no loop: once quiet, the watcher says nothing.
@@ -168,7 +168,7 @@ struct WatchTreeChangeTests {
     @Test func aFolderMovedInIsLoadedAndWatchedAndOneMovedOutIsLeftAlone() throws {
         let w = try World()
         try w.writeBase()
-        let watch = try WatchProcess(w)
+        let watch = try w.startWatch()
         #expect(eventually { try w.count("LMSUserLMSSectionAssociation") == 8 }, "\(watch.output)")
         try w.write("sections/\(Self.ts2)", .sections, [Row.section("s1"), Row.section("s2"), Row.section("s3")])
         #expect(eventually { try w.count("LMSSection") == 3 }, "\(watch.output)")
@@ -191,7 +191,7 @@ struct WatchTreeChangeTests {
         #expect(rename(w.root + "/section=s1", outside + "/section=s1") == 0)
         try Self.writeOutside(outside + "/section=s1/assignments/\(Self.ts3)", .assignments, [Row.assignment("a1", section: "s1", title: "Elsewhere")])
         usleep(2_500_000)
-        #expect(watch.process.isRunning)
+        #expect(watch.isRunning)
         #expect(try Self.versions(w, leaving).isEmpty)
         #expect(try w.buffer().files().filter { $0.path.hasPrefix("section=s1/") && $0.snapshot != Self.ts1 }.isEmpty)
         #expect(try w.snapshot("Assignment", "Title")["a1"] != "Leaving")
@@ -210,12 +210,12 @@ struct WatchTreeChangeTests {
     @Test func aFolderReplacedUnderTheSameNameIsWatchedAndLoaded() throws {
         let w = try World()
         try w.writeBase()
-        let watch = try WatchProcess(w)
+        let watch = try w.startWatch()
         #expect(eventually { try w.count("LMSUserLMSSectionAssociation") == 8 }, "\(watch.output)")
         let outside = w.dir + "/outside"
         try Self.writeOutside(outside + "/new/assignments/\(Self.ts2)", .assignments, [Row.assignment("a1", section: "s1", title: "Replaced")])
 
-        let pid = watch.process.processIdentifier
+        let pid = watch.pid
         #expect(kill(pid, SIGSTOP) == 0)
         #expect(rename(w.root + "/section=s1", outside + "/old") == 0)
         #expect(rename(outside + "/new", w.root + "/section=s1") == 0)
@@ -235,12 +235,12 @@ struct WatchTreeChangeTests {
     @Test func aLinkPutWhereAWatchedFolderWasIsNotFollowed() throws {
         let w = try World()
         try w.writeBase()
-        let watch = try WatchProcess(w)
+        let watch = try w.startWatch()
         #expect(eventually { try w.count("LMSUserLMSSectionAssociation") == 8 }, "\(watch.output)")
         let outside = w.dir + "/outside/section=s2"
         try Self.writeOutside(outside + "/assignments/\(Self.ts1)", .assignments, [Row.assignment("a2", section: "s2")])
 
-        let pid = watch.process.processIdentifier
+        let pid = watch.pid
         #expect(kill(pid, SIGSTOP) == 0)
         try FileManager.default.removeItem(atPath: w.root + "/section=s2")
         #expect(symlink(outside, w.root + "/section=s2") == 0)
@@ -263,7 +263,7 @@ struct WatchTreeChangeTests {
     @Test func aClosedQuietFileWithoutAFinalLineBreakIsStagedAfterTheSettleTime() throws {
         let w = try World()
         try FileManager.default.createDirectory(atPath: w.root + "/users", withIntermediateDirectories: true)
-        let watch = try WatchProcess(w, settle: 0.5)
+        let watch = try w.startWatch(settle: 0.5)
         #expect(eventually { watch.output.contains("reconcile:") })
         let path = "users/\(Self.ts1)"
         var text = Resource.users.schema.columns.map(\.name).joined(separator: ",") + "\n"
@@ -291,11 +291,11 @@ struct WatchTreeChangeTests {
         try handle.write(contentsOf: Data(text.utf8))
 
         // Started after the write: only the reconcile scan finds the file, no event says it is closed.
-        let watch = try WatchProcess(w, settle: 0.5)
+        let watch = try w.startWatch(settle: 0.5)
         #expect(eventually { watch.output.contains("reconcile: 1 new") }, "\(watch.output)")
-        let cpu = Self.cpuSeconds(watch.process.processIdentifier)
+        let cpu = Self.cpuSeconds(watch.pid)
         usleep(4_000_000)
-        let used = Self.cpuSeconds(watch.process.processIdentifier) - cpu
+        let used = Self.cpuSeconds(watch.pid) - cpu
         #expect(try Self.versions(w, path).isEmpty, "staged while open: \(watch.output)")
         // /proc was read once or twice, not every 50 ms: the close event will say when it is done.
         #expect(used < 0.3, "the waiting watcher used \(used) s of CPU in 4 s")
