@@ -3,9 +3,13 @@ import Glibc
 
 /// An error from SQLite, with the statement's first words for context (never bound values).
 public struct SQLiteError: Error, CustomStringConvertible, Sendable {
+    /// SQLite's extended result code (`code & 0xff` is the primary one).
     public let code: Int32
+    /// SQLite's message for the error (`sqlite3_errmsg`).
     public let message: String
+    /// The statement that failed, when there was one; only its start is shown in `description`.
     public let sql: String?
+    /// The code, the message and the start of the statement, for logs and errors.
     public var description: String {
         if let sql { return "SQLite error \(code): \(message) (in: \(sql.prefix(120)))" }
         return "SQLite error \(code): \(message)"
@@ -24,11 +28,16 @@ public struct SQLiteError: Error, CustomStringConvertible, Sendable {
 
 /// A value bound to or read from a statement.
 public enum SQLValue: Sendable, Equatable {
+    /// SQL NULL.
     case null
+    /// A 64-bit integer: SQLite's INTEGER storage class.
     case integer(Int64)
+    /// UTF-8 text: every CSV value in the buffer is stored this way.
     case text(String)
+    /// A floating-point value: SQLite's REAL storage class.
     case real(Double)
 
+    /// The value as text: integers and reals are formatted, NULL is nil.
     public var text: String? {
         switch self {
         case .null: return nil
@@ -37,6 +46,7 @@ public enum SQLValue: Sendable, Equatable {
         case .real(let d): return String(d)
         }
     }
+    /// The value as an integer: text is parsed, reals truncated; nil for NULL or text that is no number.
     public var integer: Int64? {
         switch self {
         case .integer(let i): return i
@@ -48,10 +58,15 @@ public enum SQLValue: Sendable, Equatable {
 }
 
 extension SQLValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByNilLiteral {
+    /// A string literal binds as text.
     public init(stringLiteral value: String) { self = .text(value) }
+    /// An integer literal binds as an integer.
     public init(integerLiteral value: Int) { self = .integer(Int64(value)) }
+    /// `nil` binds as NULL.
     public init(nilLiteral: ()) { self = .null }
+    /// Text, or NULL for nil: an optional column value.
     public init(_ s: String?) { self = s.map { .text($0) } ?? .null }
+    /// An integer, or NULL for nil.
     public init(_ i: Int?) { self = i.map { .integer(Int64($0)) } ?? .null }
 }
 
@@ -60,6 +75,7 @@ extension SQLValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Exp
 /// A deliberately small surface: `execute` for scripts, `prepare` for reused statements,
 /// `query` for reading, `transaction` for atomic units of work.
 public final class SQLiteDatabase: @unchecked Sendable {
+    /// The database file, as given to `init`.
     public let path: String
     let handle: OpaquePointer
     private var statementCache: [String: Statement] = [:]
@@ -267,14 +283,19 @@ public final class SQLiteDatabase: @unchecked Sendable {
     /// True while a transaction is open on this connection.
     public var inTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
 
+    /// The rowid of the last successful INSERT on this connection (a new ledger row's id).
     public var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
+    /// Rows changed by the last INSERT, UPDATE or DELETE on this connection.
     public var changes: Int { Int(sqlite3_changes(handle)) }
+    /// The version of the SQLite library the process runs with (it may differ from the headers').
     public static var libraryVersion: String { String(cString: sqlite3_libversion()) }
 }
 
 /// How a `commitOrRollback` body ends its transaction, with the value it returns.
 public enum TransactionEnd<T> {
+    /// Commit the transaction and return the value.
     case commit(T)
+    /// Undo the transaction and return the value: a unit of work that decided not to keep its changes says so without throwing.
     case rollback(T)
 }
 
@@ -291,8 +312,10 @@ public struct NamedRow {
         }
     }
     let columns: Columns
+    /// The row's values in the query's column order.
     public let values: [SQLValue]
 
+    /// The value of the column named `name` (its `AS` name when the query gives one).
     public subscript(_ name: String) -> SQLValue {
         guard let i = columns.index[name] else { preconditionFailure("no column \(name) in the query") }
         return values[i]
@@ -324,12 +347,14 @@ public final class Statement {
 
     deinit { sqlite3_finalize(handle) }
 
+    /// Resets the statement, clears its bindings and binds `values` to parameters 1, 2, ... in order.
     public func bind(_ values: [SQLValue]) throws {
         sqlite3_reset(handle)
         sqlite3_clear_bindings(handle)
         for (i, v) in values.enumerated() { try bind(v, at: Int32(i + 1)) }
     }
 
+    /// Binds one value at a 1-based parameter index (text is copied).
     public func bind(_ value: SQLValue, at index: Int32) throws {
         let rc: Int32
         switch value {
@@ -361,6 +386,7 @@ public final class Statement {
         if rc != SQLITE_OK { throw db.error(rc, sql) }
     }
 
+    /// Binds an integer at a 1-based index without building an `SQLValue`.
     public func bindInt(_ value: Int64, at index: Int32) {
         sqlite3_bind_int64(handle, index, value)
     }
@@ -381,10 +407,13 @@ public final class Statement {
         sqlite3_reset(handle)
     }
 
+    /// Makes the statement ready to run again; its bindings stay.
     public func reset() { sqlite3_reset(handle) }
 
+    /// The number of result columns.
     public var columnCount: Int { Int(sqlite3_column_count(handle)) }
 
+    /// Column `i` (0-based) of the current row as text; nil for NULL.
     public func text(_ i: Int) -> String? {
         guard let p = sqlite3_column_text(handle, Int32(i)) else { return nil }
         let n = Int(sqlite3_column_bytes(handle, Int32(i)))
@@ -396,6 +425,7 @@ public final class Statement {
         (0..<columnCount).map { String(cString: sqlite3_column_name(handle, Int32($0))) }
     }
 
+    /// The current row, each column in its own storage class.
     public func row() -> [SQLValue] {
         (0..<columnCount).map { i in
             switch sqlite3_column_type(handle, Int32(i)) {
