@@ -6,6 +6,7 @@ import Glibc
 public struct PostgresError: Error, CustomStringConvertible, Sendable {
     /// The five-character SQLSTATE, when the server sent one.
     public let sqlState: String?
+    /// The server's or libpq's message, with secrets masked.
     public let message: String
     /// The connection itself is gone or could not be made.
     public let connectionLost: Bool
@@ -16,6 +17,7 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable {
         self.connectionLost = connectionLost
     }
 
+    /// The message, prefixed with its SQLSTATE when there is one (`[23505] duplicate key ...`).
     public var description: String {
         (sqlState.map { "[\($0)] " } ?? "") + message
     }
@@ -39,6 +41,7 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable {
 
 /// A result's rows as text (NULL as nil).
 public struct PostgresRows: Sendable {
+    /// Every row of the result, each column as text in the server's output format.
     public var rows: [[String?]]
     /// Rows the command affected (`UPDATE 3` -> 3).
     public var affected: Int
@@ -86,6 +89,7 @@ public final class PostgresConnection: @unchecked Sendable {
 
     deinit { PQfinish(conn) }
 
+    /// Whether libpq still considers the connection usable (false after the server went away).
     public var isOK: Bool { PQstatus(conn) == CONNECTION_OK }
 
     /// What the server is, for status: `host:port/dbname as user` (no password).
@@ -94,6 +98,7 @@ public final class PostgresConnection: @unchecked Sendable {
         return redactor.redact("\(host):\(String(cString: PQport(conn)))/\(String(cString: PQdb(conn))) as \(String(cString: PQuser(conn)))")
     }
 
+    /// The linked libpq's version as libpq encodes it (150004 is 15.4).
     public static var libraryVersion: Int32 { PQlibVersion() }
 
     /// libpq's last error on this connection, without secrets.
@@ -210,6 +215,7 @@ public final class CopyEncoder {
         buffer.reserveCapacity(300 * 1024)
     }
 
+    /// Appends one row (nil is NULL), sending the buffered rows to the server when the buffer is full.
     public func row(_ values: [String?]) throws {
         for (i, v) in values.enumerated() {
             if i > 0 { buffer.append(0x09) }

@@ -27,6 +27,7 @@ public struct Redactor: Sendable {
     /// Conninfo strings libpq refuses: what its messages quote from them is masked.
     public let unparsable: [String]
 
+    /// A redactor for these secrets (those shorter than `shortestLiteral` are masked only by shape) and for the conninfo strings libpq could not parse.
     public init(secrets: [String], unparsable: [String] = []) {
         var unique: [String] = []
         for s in secrets where s.count >= Redactor.shortestLiteral && !unique.contains(s) { unique.append(s) }
@@ -51,6 +52,7 @@ public struct Redactor: Sendable {
         self.init(secrets: found, unparsable: unparsable)
     }
 
+    /// `text` with every known secret, every quoted piece of an unparsable conninfo, and anything shaped like a secret replaced by `mask`.
     public func redact(_ text: String) -> String {
         var out = text
         for s in secrets where out.contains(s) { out = out.replacing(s, with: Redactor.mask) }
