@@ -21,6 +21,14 @@ import Testing
         return dir + "/" + name
     }
 
+    /// The message of the migration error that a flush of `w` stops with; records an issue naming
+    /// `what` when the flush is not refused.
+    func migrationRefusal(_ w: World, _ what: String) throws -> String {
+        do { _ = try w.flush() } catch let StoreError.migration(message) { return message }
+        Issue.record("\(what) was not refused")
+        return ""
+    }
+
     func journalChecksum(_ w: World, _ script: String) throws -> String? {
         try w.query("SELECT Checksum FROM \(w.t("MigrationJournal")) WHERE Script = '\(script)'").first?.first ?? nil
     }
@@ -58,13 +66,9 @@ import Testing
         try (String(format: Self.counting, w.t("LMSUser")) + "\nINSERT INTO user_script_runs (n) VALUES (99);").write(toFile: path, atomically: true, encoding: .utf8)
         _ = try writeScript(w, "5001_later.sql", "CREATE TABLE later_script (n INTEGER);")
         try w.write("users/2026-09-02-06-00-00.csv", .users, (1...5).map { Row.user("u\($0)") })
-        do {
-            _ = try w.flush()
-            Issue.record("a changed script was not refused")
-        } catch let StoreError.migration(message) {
-            #expect(message.contains(path))
-            #expect(message.contains("new script with a higher number"))
-        }
+        let message = try migrationRefusal(w, "a changed script")
+        #expect(message.contains(path))
+        #expect(message.contains("new script with a higher number"))
         #expect(try w.value("SELECT count(*) FROM user_script_runs") == "1")
         #expect(try w.count("LMSUser") == 4)
         #expect(try journalChecksum(w, "5001_later") == nil)
@@ -93,12 +97,8 @@ import Testing
         #expect(throws: (any Error).self) { try w.value("SELECT count(*) FROM mine_\(engine == .sqlite ? "postgresql" : "sqlite")") }
         // A loose script beside the engine folders is for no engine in particular: refused, named.
         _ = try writeScript(w, "5001_loose.sql", "SELECT 1;")
-        do {
-            _ = try w.flush()
-            Issue.record("a loose script beside engine folders was not refused")
-        } catch let StoreError.migration(message) {
-            #expect(message.contains("5001_loose.sql"))
-        }
+        let message = try migrationRefusal(w, "a loose script beside engine folders")
+        #expect(message.contains("5001_loose.sql"))
     }
 
     @Test func aScriptNamedLikeOneOfOursIsRefused() throws {
@@ -106,23 +106,15 @@ import Testing
         _ = try writeScript(w, "0002_create_user_tables.sql", "SELECT 1;")
         w.migrationsDir = w.dir + "/migrations"
         try w.writeBase()
-        do {
-            _ = try w.flush()
-            Issue.record("a script with a shipped name was not refused")
-        } catch let StoreError.migration(message) {
-            #expect(message.contains("0002_create_user_tables.sql"))
-        }
+        let message = try migrationRefusal(w, "a script with a shipped name")
+        #expect(message.contains("0002_create_user_tables.sql"))
     }
 
     @Test func aMissingFolderIsNamed() throws {
         let w = try World(engine: .sqlite)
         w.migrationsDir = w.dir + "/no-such-folder"
         try w.writeBase()
-        do {
-            _ = try w.flush()
-            Issue.record("a missing migrations folder was not refused")
-        } catch let StoreError.migration(message) {
-            #expect(message.contains("no-such-folder"))
-        }
+        let message = try migrationRefusal(w, "a missing migrations folder")
+        #expect(message.contains("no-such-folder"))
     }
 }
