@@ -20,8 +20,10 @@ let package = Package(
         .systemLibrary(name: "CLibPQ", path: "Sources/CLibPQ", providers: [.apt(["libpq-dev"])]),
         .systemLibrary(name: "COpenSSLCrypto", path: "Sources/COpenSSLCrypto", providers: [.apt(["libssl-dev"])]),
 
+        // `mkdir -p` with a mode: the one way folders are created.
+        .target(name: "Folders"),
         // A small, typed wrapper over the SQLite C API, shared by the buffer and the SQLite LMS-DS.
-        .target(name: "SQLiteDB", dependencies: ["CSQLite"]),
+        .target(name: "SQLiteDB", dependencies: ["CSQLite", "Folders"]),
         // A small wrapper over libpq: bind parameters, multi-statement batches, COPY.
         .target(name: "PostgresDB", dependencies: ["CLibPQ"]),
         // The extractor tree: paths, resource schemas, the streaming CSV reader and validation.
@@ -33,7 +35,7 @@ let package = Package(
         // Versioned schema scripts, one folder per engine (top-level sql/ in the repository).
         .target(name: "LMSSQLScripts", path: "sql", exclude: ["README.md"], resources: [.copy("sqlite"), .copy("postgresql")]),
         // A deterministic generator of realistic extractor trees, for trying the tool and for benchmarks.
-        .target(name: "SampleExtract", dependencies: ["Extract"]),
+        .target(name: "SampleExtract", dependencies: ["Extract", "Folders"]),
         // The pipeline: scan, stage, forward, and the commands' logic.
         .target(name: "Agent", dependencies: [
             "Extract", "Buffer", "Stores", "PostgresDB", "SQLiteDB",
@@ -47,7 +49,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
 
-        .testTarget(name: "ExtractTests", dependencies: ["Extract", "SampleExtract"]),
+        .testTarget(name: "ExtractTests", dependencies: ["Extract", "SampleExtract", "Folders"]),
         .testTarget(name: "AgentTests", dependencies: [
             "Agent", "Buffer", "Stores", "Extract", "SampleExtract", "SQLiteDB", "PostgresDB", "LMSSQLScripts",
             .product(name: "PropertyBased", package: "swift-property-based"),

@@ -1,4 +1,5 @@
 import CSQLite
+import Folders
 import Glibc
 
 /// An error from SQLite, with the statement's first words for context (never bound values).
@@ -124,15 +125,13 @@ public final class SQLiteDatabase: @unchecked Sendable {
         if restrictExisting { restrict(path, to: mode) }
     }
 
-    /// Creates the missing folders above `path` with mode 0700 (the mode of mkdir itself, so that a
-    /// folder never exists with a wider one, as it would after mkdir 0777 and a chmod).
+    /// Creates the missing folders above `path` with mode 0700: the buffer's and the lock's folders
+    /// are state directories, readable by the agent's user alone.
     public static func createFolders(containing path: String) throws {
-        var folder = path.hasPrefix("/") ? "" : "."
-        for part in path.split(separator: "/").dropLast() {
-            folder += "/" + part
-            if mkdir(folder, 0o700) != 0 && errno != EEXIST {
-                throw SQLiteError(code: SQLITE_CANTOPEN, message: "cannot create folder \(folder): \(String(cString: strerror(errno)))", sql: nil)
-            }
+        do {
+            try Folders.makeParent(of: path, mode: 0o700)
+        } catch {
+            throw SQLiteError(code: SQLITE_CANTOPEN, message: error.description, sql: nil)
         }
     }
 

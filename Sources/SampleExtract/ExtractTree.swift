@@ -6,6 +6,7 @@ import Glibc
 import Darwin
 #endif
 import Extract
+import Folders
 
 final class ExtractTree {
     let root: String
@@ -53,16 +54,10 @@ final class ExtractTree {
 
     private func makeFolder(_ path: String) throws {
         if path.isEmpty || folders.contains(path) { return }
-        if mkdir(path, 0o755) != 0 {
-            let error = errno
-            if error == ENOENT, let slash = path.lastIndex(of: "/"), slash != path.startIndex {
-                try makeFolder(String(path[..<slash]))
-                if mkdir(path, 0o755) != 0 && errno != EEXIST {
-                    throw SampleError("cannot create folder \(path): \(String(cString: strerror(errno)))")
-                }
-            } else if error != EEXIST {
-                throw SampleError("cannot create folder \(path): \(String(cString: strerror(error)))")
-            }
+        do {
+            try Folders.make(path, mode: 0o755)
+        } catch {
+            throw SampleError(error.description)
         }
         folders.insert(path)
     }
