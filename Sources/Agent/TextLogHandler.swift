@@ -1,3 +1,4 @@
+import Extract
 import Foundation
 import Logging
 
@@ -22,12 +23,7 @@ public struct TextLogHandler: LogHandler {
     }
 
     static func timestamp() -> String {
-        var t = time(nil)
-        var tm = tm()
-        gmtime_r(&t, &tm)
-        var buf = [CChar](repeating: 0, count: 32)
-        strftime(&buf, buf.count, "%Y-%m-%dT%H:%M:%SZ", &tm)
-        return String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        Timestamp.now(.iso8601)
     }
 
     /// Upstream's level names.

@@ -1,3 +1,4 @@
+import Extract
 import Foundation
 import Glibc
 import SQLiteDB
@@ -30,13 +31,10 @@ extension Buffer {
     /// Renames a damaged buffer to `<path>.corrupt-<UTC time>` (its WAL beside it as `<that>-wal`,
     /// so that `sqlite3` opens the same state) and removes its shared-memory index. Returns the new name.
     public static func moveAside(_ path: String, at date: Date = Date()) throws -> String {
-        let format = DateFormatter()
-        format.locale = Locale(identifier: "en_US_POSIX")
-        format.timeZone = TimeZone(identifier: "UTC")
-        format.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
-        var aside = path + ".corrupt-" + format.string(from: date)
+        let stamp = Timestamp.format(seconds: Int(date.timeIntervalSince1970.rounded(.down)), style: .compact)
+        var aside = path + ".corrupt-" + stamp
         var n = 1
-        while access(aside, F_OK) == 0 { n += 1; aside = path + ".corrupt-" + format.string(from: date) + "-\(n)" }
+        while access(aside, F_OK) == 0 { n += 1; aside = path + ".corrupt-" + stamp + "-\(n)" }
         guard rename(path, aside) == 0 else {
             throw BufferError.io("cannot move the corrupt buffer \(path) aside: \(String(cString: strerror(errno)))")
         }

@@ -170,6 +170,15 @@ struct TimestampTests {
         #expect(Timestamp.format(seconds: 1_609_459_199, micros: 999_999) == "2020-12-31 23:59:59.999999")
     }
 
+    /// The log lines' and the moved-aside buffers' forms come from the same breakdown (they were
+    /// strftime and a DateFormatter): whole seconds, no fraction, UTC with a Z.
+    @Test func logAndFileNameFormsAreISO8601() {
+        #expect(Timestamp.format(seconds: 951_782_400, micros: 999_999, style: .iso8601) == "2000-02-29T00:00:00Z")
+        #expect(Timestamp.format(seconds: -1, style: .iso8601) == "1969-12-31T23:59:59Z")
+        #expect(Timestamp.format(seconds: 1_609_459_199, micros: 5, style: .compact) == "20201231T235959Z")
+        #expect(Timestamp.now(.iso8601).count == 20)
+    }
+
     @Test func nowParsesAsADateTime() {
         let now = Timestamp.now()
         #expect(now.count == 26)
