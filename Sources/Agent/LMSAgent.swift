@@ -259,7 +259,7 @@ public final class LMSAgent {
     public func run(scan: Bool, shouldStop: () -> Bool = { false }) throws -> RunSummary {
         try prepareToForward()
         defer { progress?.finish() }
-        let start = Date()
+        let start = ContinuousClock.now
         var unavailable: String? = nil
         var stage: StageReport? = nil
         do {
@@ -271,7 +271,7 @@ public final class LMSAgent {
             unavailable = fault
             logger.error("\(fault); staging stopped, run flush again once it is fixed")
         }
-        let staged = Date()
+        let staged = ContinuousClock.now
         var forward = ForwardReport()
         if unavailable == nil {
             do {
@@ -300,8 +300,8 @@ public final class LMSAgent {
                           outstandingRejected: try buffer.outstandingRejected().count,
                           heldFiles: try buffer.heldFiles().count,
                           waitingRows: pending.reduce(0) { $0 + $1.waitingRows },
-                          pendingFiles: pending.count, seconds: Date().timeIntervalSince(start),
-                          stageSeconds: staged.timeIntervalSince(start), forwardSeconds: Date().timeIntervalSince(staged),
+                          pendingFiles: pending.count, seconds: (ContinuousClock.now - start).seconds,
+                          stageSeconds: (staged - start).seconds, forwardSeconds: (ContinuousClock.now - staged).seconds,
                           peakResidentBytes: LMSAgent.peakResidentBytes())
     }
 }

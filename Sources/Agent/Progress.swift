@@ -1,3 +1,4 @@
+import Extract
 import Foundation
 
 /// How far a long piece of work has come, for a progress line or a periodic log line.
@@ -58,7 +59,7 @@ final class ProgressMeter {
         rows += added
         guard let sink else { return }
         let elapsed = ContinuousClock.now - start
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let seconds = elapsed.seconds
         sink.report(Progress(phase: phase, filesDone: files, filesTotal: total, rows: rows, resource: resource, seconds: seconds))
     }
 }

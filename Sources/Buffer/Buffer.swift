@@ -61,7 +61,7 @@ public final class Buffer: @unchecked Sendable {
 
     // MARK: batches
 
-    private var batchStarted: Double? = nil
+    private var batchStarted: ContinuousClock.Instant? = nil
     private var batchUnits = 0
     /// Told before (`done` false) and after (`done` true) each commit of a batch, with the units it
     /// holds. The agent logs these at DEBUG; the crash torture (scripts/torture.sh) aims kills by them.
@@ -74,7 +74,7 @@ public final class Buffer: @unchecked Sendable {
     public func batch<T>(_ body: () throws -> T) throws -> T {
         guard batchStarted == nil else { return try body() }
         try db.run("BEGIN IMMEDIATE")
-        batchStarted = Buffer.monotonicSeconds()
+        batchStarted = .now
         batchUnits = 0
         defer { batchStarted = nil }
         do {
@@ -94,8 +94,8 @@ public final class Buffer: @unchecked Sendable {
     public func batchTick() throws {
         guard let started = batchStarted else { return }
         batchUnits += 1
-        let now = Buffer.monotonicSeconds()
-        if batchUnits >= 200 || now - started > 1.0 {
+        let now = ContinuousClock.now
+        if batchUnits >= 200 || now - started > .seconds(1) {
             onBatchCommit?(batchUnits, false)
             try db.run("COMMIT")
             onBatchCommit?(batchUnits, true)
@@ -103,12 +103,6 @@ public final class Buffer: @unchecked Sendable {
             batchStarted = now
             batchUnits = 0
         }
-    }
-
-    static func monotonicSeconds() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 
     // MARK: meta

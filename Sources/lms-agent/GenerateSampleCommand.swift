@@ -42,10 +42,10 @@ struct GenerateSample: ParsableCommand {
         o.sourceSystem = sourceSystem
         o.seed = seed
         o.day = day
-        let start = Date()
+        let start = ContinuousClock.now
         let summary = try SampleGenerator.write(to: directory, options: o)
         let parts = Resource.allCases.compactMap { r in summary.rows[r].map { "\(r.rawValue) \($0)" } }
-        print("wrote \(summary.files) files, \(summary.totalRows) rows (day \(day)) to \(directory) in \(String(format: "%.2f", Date().timeIntervalSince(start))) s")
+        print("wrote \(summary.files) files, \(summary.totalRows) rows (day \(day)) to \(directory) in \(String(format: "%.2f", (ContinuousClock.now - start).seconds)) s")
         print("  " + parts.joined(separator: ", "))
     }
 }

@@ -171,6 +171,9 @@ final class WatchLoop {
         notifier.notify("STOPPING=1")
         logger.info("stopping: signal received; the open transaction was finished, nothing is left half-applied")
         writeMetrics()
+        // Closed here, on the loop's thread, not whenever the service value happens to be freed.
+        store = nil
+        self.inotify = nil
     }
 
     private func performDuePeriodic() {
@@ -378,13 +381,5 @@ final class WatchLoop {
     private func writeMetrics() {
         guard let metrics else { return }
         metrics.write(buffer: agent.buffer, targetUp: !machine.isTargetDown, logger: logger)
-    }
-}
-
-extension Duration {
-    /// The duration in seconds, for arithmetic and log lines.
-    var seconds: Double {
-        let (s, atto) = components
-        return Double(s) + Double(atto) / 1e18
     }
 }
