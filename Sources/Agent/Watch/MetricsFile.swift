@@ -4,6 +4,15 @@ import Logging
 
 /// Prometheus text-format metrics, written atomically (temporary file, then rename) for
 /// node_exporter's textfile collector.
+///
+/// Written by hand rather than through swift-metrics and swift-prometheus's registry (their sources
+/// at 2.13.0 and 2.4.1, read against this file's content): the metrics factory that swift-metrics bootstraps
+/// (once per process, a global) makes every metric with an empty help text, so the `# HELP` lines
+/// would go; the registry prints every gauge as a Double (`lms_agent_backlog_files 0.0`), keeps a
+/// `{state,resource}` series that has left the ledger until it is unregistered by hand, and emits
+/// the metrics in its dictionary's order, which changes from one start to the next. Most of these
+/// numbers are a snapshot of the ledger read at write time, not events to count, which is what a
+/// registry is for. Idle CPU would not have changed either way: the file is written after a round only.
 final class MetricsFile {
     let path: String
     private var rounds = 0
