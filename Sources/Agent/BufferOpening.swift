@@ -1,4 +1,5 @@
 import Buffer
+import Extract
 import Foundation
 import Logging
 
@@ -10,7 +11,8 @@ extension LMSAgent {
     /// the extract still has. Other commands report the damage and leave the file alone.
     ///
     /// Returns the buffer and whether it was created now.
-    static func openBuffer(at path: String, extractRoot: String?, create: Bool, rebuild: Bool, logger: Logger) throws -> (Buffer, Bool) {
+    static func openBuffer(at path: String, extractRoot: String?, create: Bool, rebuild: Bool, registry: ResourceRegistry,
+                           logger: Logger) throws -> (Buffer, Bool) {
         if let damage = Buffer.damage(at: path) {
             guard rebuild, extractRoot != nil else {
                 throw AgentError.config("""
@@ -28,7 +30,7 @@ extension LMSAgent {
         let isNew = !FileManager.default.fileExists(atPath: path)
         if isNew && create { logger.info("creating the buffer \(path)") }
         do {
-            return (try Buffer(path: path, extractRoot: extractRoot, create: create), isNew)
+            return (try Buffer(path: path, extractRoot: extractRoot, create: create, registry: registry), isNew)
         } catch {
             guard let why = Buffer.environmentFault(error) else { throw error }
             throw AgentError.config("cannot open the buffer \(path): \(why)")

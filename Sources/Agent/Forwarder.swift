@@ -75,10 +75,10 @@ public struct Forwarder {
         try recoverCommitted(into: &report)
         // New snapshots before waiting rows of the same resource: a newer snapshot replaces them.
         let pending = try buffer.pendingFiles().sorted { a, b in
-            let ra = a.resource?.loadOrder ?? 99, rb = b.resource?.loadOrder ?? 99
+            let ra = buffer.registry.forwardRank(of: a.resource), rb = buffer.registry.forwardRank(of: b.resource)
             if ra != rb { return ra < rb }
             if (a.state == .waiting) != (b.state == .waiting) { return a.state != .waiting }
-            return Buffer.loadOrder(a, b)
+            return buffer.loadOrder(a, b)
         }
         let meter = ProgressMeter(progress, phase: .forwarding, total: pending.count)
         logger.debug("forward: \(pending.count) pending file(s)")
@@ -154,12 +154,14 @@ public struct Forwarder {
     }
 
     public func request(for file: LedgerFile, mode: ApplyRequest.Mode, droppedKeys: [NaturalKey] = []) throws -> ApplyRequest {
-        let schema = file.resource!.schema
+        guard let resource = file.resource, let schema = buffer.registry[resource] else {
+            throw StoreError.rejected("its resource \(file.resource?.rawValue ?? "(none)") is not registered in this agent")
+        }
         var deleteSystems = file.sourceSystems
         if deleteSystems.isEmpty {
             // A header-only file: a section or assignment folder still names its scope (fix of
             // upstream D6); a top-level file names none, so it deletes nothing.
-            if schema.deleteScope == .section || schema.deleteScope == .assignment {
+            if schema.deleteScope.folderKey != nil {
                 deleteSystems = try buffer.extractSourceSystems()
             } else if mode == .snapshot {
                 logger.warning("\(file.path) has no rows: nothing is deleted for it (a whole-source-system file with no rows is more likely an extractor failure than an empty LMS)")
@@ -194,7 +196,7 @@ public struct Forwarder {
             throw StoreError.rejected("its staged rows are missing from the buffer (\(file.rowCount) expected); it was not applied. Change the file or delete the buffer to stage it again")
         }
         var dropped: [NaturalKey] = []
-        if file.resource!.schema.deleteScope == .previousSnapshot, let previous {
+        if file.resource.flatMap({ buffer.registry[$0] })?.deleteScope == .previousSnapshot, let previous {
             dropped = try buffer.keysDropped(from: previous, to: file).map { NaturalKey($0.0, $0.1) }
         }
         let req = try request(for: file, mode: .snapshot, droppedKeys: dropped)

@@ -14,6 +14,8 @@ public typealias StagedRow = Buffer::StagedRow
 public typealias ErrorEntry = Buffer::ErrorEntry
 /// One of the LMS-DS resources an extract holds (users, sections, ...).
 public typealias Resource = Extract::Resource
+/// What the agent knows of a resource (its columns, table, folder, ...).
+public typealias ResourceSchema = Extract::ResourceSchema
 
 /// A file whose rows wait for their parents, with the first of those rows.
 public struct WaitingFile: Sendable {

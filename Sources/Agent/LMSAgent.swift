@@ -84,6 +84,9 @@ public final class LMSAgent {
     public let bufferLock: BufferLock?
     /// The buffer did not exist (or was corrupt and moved aside) and was created by this agent.
     public let bufferIsNew: Bool
+    /// The resources this agent stages and forwards (`ResourceRegistry.standard`, or one with more
+    /// resources added; their tables come from `--migrations-dir` scripts).
+    public var registry: ResourceRegistry { buffer.registry }
 
     /// Opens the buffer. With `requireExtract`, the extract directory must be named and exist.
     /// `readOnly` (status, inspect, retry, release) never creates anything: the buffer must exist.
@@ -91,7 +94,7 @@ public final class LMSAgent {
     /// another command, refusing beside a watcher). `flush` and `watch` replace a corrupt buffer
     /// with a new one.
     public init(settings: Settings, logger: Logger, requireExtract: Bool, readOnly: Bool = false,
-                lock: BufferLock.Command? = nil) throws {
+                lock: BufferLock.Command? = nil, registry: ResourceRegistry = .standard) throws {
         self.settings = settings
         self.logger = logger
         if requireExtract {
@@ -111,7 +114,8 @@ public final class LMSAgent {
         if requireExtract { try LMSAgent.checkTargetConfiguration(settings, bufferPath: path) }
         bufferLock = try lock.map { try BufferLock(bufferPath: path, for: $0, logger: logger) }
         (buffer, bufferIsNew) = try LMSAgent.openBuffer(at: path, extractRoot: settings.csvPath, create: !readOnly,
-                                                        rebuild: lock == .flush || lock == .watch, logger: logger)
+                                                        rebuild: lock == .flush || lock == .watch, registry: registry,
+                                                        logger: logger)
         guard let root = settings.csvPath ?? buffer.extractRoot else {
             throw AgentError.config("the buffer \(path) does not record its extract directory; name it with --csvpath")
         }
@@ -144,9 +148,9 @@ public final class LMSAgent {
         switch settings.engine {
         case .sqlite:
             let path = settings.sqliteDatabasePath
-            store = try SQLiteStore(path: path, extraMigrations: settings.migrationsDir, create: migrate)
+            store = try SQLiteStore(path: path, extraMigrations: settings.migrationsDir, create: migrate, registry: registry)
         case .postgresql:
-            let pg = try PostgresStore(target: settings.postgresTarget, extraMigrations: settings.migrationsDir)
+            let pg = try PostgresStore(target: settings.postgresTarget, extraMigrations: settings.migrationsDir, registry: registry)
             if migrate && settings.noMigrate { try pg.verifySchema() }
             store = pg
         case .mssql:
@@ -171,7 +175,7 @@ public final class LMSAgent {
     /// `settings.flushSettleSeconds` of now.
     public func scanAndStage(shouldStop: () -> Bool = { false }) throws -> StageReport {
         logger.debug("scan: walking \(root)")
-        let found = try Scanner.walk(root: root)
+        let found = try Scanner.walk(root: root, registry: registry)
         var candidates = found.files
         let open = OpenFiles.openForWriting()
         let now = Date().timeIntervalSince1970
@@ -196,7 +200,7 @@ public final class LMSAgent {
     /// Walks the whole extract tree (or only its folder `under`), for the watcher.
     public func scan(under: String = "") throws -> [Candidate] {
         logger.debug("scan: walking \(under.isEmpty ? root : root + "/" + under)")
-        let candidates = try Scanner.scan(root: root, under: under)
+        let candidates = try Scanner.scan(root: root, under: under, registry: registry)
         logger.debug("scan: \(candidates.count) file(s) found")
         return candidates
     }

@@ -31,7 +31,7 @@ extension LMSAgent {
             return .requeued
         case .needsRestage(let f):
             guard let st = Scanner.fileStat(root + "/" + f.path) else { return .goneFromExtract(path: f.path) }
-            let candidate = Candidate(relativePath: f.path, classification: ExtractPath.classify(f.path),
+            let candidate = Candidate(relativePath: f.path, classification: buffer.registry.classify(f.path),
                                       size: st.size, mtimeNs: st.mtimeNs)
             let result = try Stager(root: root, buffer: buffer, logger: logger).stage(candidate)
             switch result {

@@ -41,16 +41,15 @@ public enum Scanner {
         public var skipped: [SkippedEntry] = []
     }
 
-    /// The deepest folder of the layout holds files three folders below the root.
-    static let maxFolderDepth = 3
-
-    /// Every file under `root`, or only under its folder `under` (a path relative to the root).
-    public static func scan(root: String, under: String = "") throws -> [Candidate] {
-        try walk(root: root, under: under).files
+    /// Every file under `root`, or only under its folder `under` (a path relative to the root),
+    /// classified by `registry`'s folders.
+    public static func scan(root: String, under: String = "", registry: ResourceRegistry = .standard) throws -> [Candidate] {
+        try walk(root: root, under: under, registry: registry).files
     }
 
-    /// Every file under `root` (or its folder `under`), and the entries that were skipped.
-    public static func walk(root: String, under: String = "") throws -> Result {
+    /// Every file under `root` (or its folder `under`), and the entries that were skipped. Folders
+    /// deeper than the registry's deepest one are not entered.
+    public static func walk(root: String, under: String = "", registry: ResourceRegistry = .standard) throws -> Result {
         var st = stat()
         guard stat(root, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else {
             throw AgentError.config("the extract directory \(root) does not exist or is not a directory")
@@ -65,13 +64,13 @@ public enum Scanner {
                 return result
             }
         }
-        walk(root: root, relative: under, into: &result)
+        walk(root: root, relative: under, registry: registry, into: &result)
         result.files.sort { $0.relativePath < $1.relativePath }
         result.skipped.sort { $0.relativePath < $1.relativePath }
         return result
     }
 
-    private static func walk(root: String, relative: String, into result: inout Result) {
+    private static func walk(root: String, relative: String, registry: ResourceRegistry, into result: inout Result) {
         let dirPath = relative.isEmpty ? root : root + "/" + relative
         guard let dir = opendir(dirPath) else { return }
         defer { closedir(dir) }
@@ -84,9 +83,9 @@ public enum Scanner {
             guard lstat(root + "/" + rel, &lst) == 0 else { continue }
             switch lst.st_mode & S_IFMT {
             case S_IFDIR:
-                if depth < maxFolderDepth { walk(root: root, relative: rel, into: &result) }
+                if depth < registry.maxFolderDepth { walk(root: root, relative: rel, registry: registry, into: &result) }
             case S_IFREG:
-                result.files.append(Candidate(relativePath: rel, classification: ExtractPath.classify(rel), size: Int64(lst.st_size),
+                result.files.append(Candidate(relativePath: rel, classification: registry.classify(rel), size: Int64(lst.st_size),
                                               mtimeNs: Int64(lst.st_mtim.tv_sec) * 1_000_000_000 + Int64(lst.st_mtim.tv_nsec)))
             case S_IFLNK:
                 result.skipped.append(skippedLink(root: root, relative: rel))

@@ -59,7 +59,7 @@ public struct Stager {
                 let outcome = try buffer.stage(file, size: before.size, mtimeNs: before.mtimeNs) { sink in
                     let source = try FileChunkReader(beneath: root, relativePath: candidate.relativePath)
                     opened = source
-                    var reader = try ResourceFileReader(source: source, path: candidate.relativePath, schema: file.resource.schema)
+                    var reader = try ResourceFileReader(source: source, path: candidate.relativePath, schema: try buffer.schema(of: file.resource))
                     while let row = try reader.next() { try sink.append(row) }
                     let sha = source.finalizeChecksum()
                     // The checksum covers exactly the bytes parsed; a file rewritten meanwhile is read again.

@@ -14,13 +14,16 @@ import SQLiteDB
 /// `BufferIntegrity.swift` and `BufferError.swift`.
 public final class Buffer: @unchecked Sendable {
     public let path: String
+    /// The resources whose files this buffer stages (one staged-rows table each).
+    public let registry: ResourceRegistry
     let db: SQLiteDatabase
 
     /// Opens or creates the buffer at `path`. `extractRoot` is recorded on first use, and a buffer
     /// made for another extract directory is refused (its ledger would not describe this tree).
     /// With `create` false (the read-only commands), a missing buffer is an error, not a new file.
-    public init(path: String, extractRoot: String?, create: Bool = true) throws {
+    public init(path: String, extractRoot: String?, create: Bool = true, registry: ResourceRegistry = .standard) throws {
         self.path = path
+        self.registry = registry
         if !create && access(path, F_OK) != 0 {
             throw BufferError.io("no buffer at \(path): run flush or watch first")
         }
@@ -57,6 +60,21 @@ public final class Buffer: @unchecked Sendable {
             }
             try db.execute("PRAGMA user_version = \(BufferSchema.version)")
         }
+        // Only the missing ones: a read-only command on a buffer a watcher writes to writes nothing.
+        let existing = Set(try db.query("SELECT name FROM sqlite_master WHERE type = 'table'").compactMap { $0.first?.text })
+        let missing = registry.schemas.filter { !existing.contains(BufferSchema.rowsTable($0.resource)) }
+        if !missing.isEmpty {
+            try db.transaction { for s in missing { try db.execute(BufferSchema.createRowsTable(s)) } }
+        }
+    }
+
+    /// The schema of a ledger file's resource; a resource this buffer's registry does not hold
+    /// (staged by an agent that had it registered) cannot be read.
+    public func schema(of resource: Resource) throws -> ResourceSchema {
+        guard let s = registry[resource] else {
+            throw BufferError.io("the resource \(resource) is not registered in this agent (its rows were staged by an agent that has it)")
+        }
+        return s
     }
 
     // MARK: batches

@@ -1,7 +1,9 @@
 import Extract
 import Foundation
 
-/// The buffer's own schema, versioned with `PRAGMA user_version`.
+/// The buffer's own schema, versioned with `PRAGMA user_version`, and one staged-rows table per
+/// registered resource, created from its schema (a registered resource gets its table when the
+/// buffer is opened, whatever the version).
 enum BufferSchema {
     static let version = 2
 
@@ -19,7 +21,7 @@ enum BufferSchema {
     static func quote(_ name: String) -> String { "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
 
     static var statements: [String] {
-        var s = [
+        [
             """
             CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)
             """,
@@ -66,14 +68,15 @@ enum BufferSchema {
             )
             """,
         ]
-        for r in Resource.allCases {
-            let cols = r.schema.columns.map { "\(quote($0.name)) TEXT" }.joined(separator: ", ")
-            s.append("""
-                CREATE TABLE IF NOT EXISTS \(rowsTable(r)) (
-                    file_id INTEGER NOT NULL, line INTEGER NOT NULL, waiting INTEGER NOT NULL DEFAULT 0, \(cols),
-                    PRIMARY KEY (file_id, line)) WITHOUT ROWID
-                """)
-        }
-        return s
+    }
+
+    /// Creates the staged-rows table of a resource: every CSV column as text, plus file id and line.
+    static func createRowsTable(_ schema: ResourceSchema) -> String {
+        let cols = schema.columns.map { "\(quote($0.name)) TEXT" }.joined(separator: ", ")
+        return """
+            CREATE TABLE IF NOT EXISTS \(rowsTable(schema.resource)) (
+                file_id INTEGER NOT NULL, line INTEGER NOT NULL, waiting INTEGER NOT NULL DEFAULT 0, \(cols),
+                PRIMARY KEY (file_id, line)) WITHOUT ROWID
+            """
     }
 }

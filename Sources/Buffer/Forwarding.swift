@@ -5,8 +5,8 @@ import SQLiteDB
 /// outcome of applying it (forwarded, waiting, superseded, refused, held).
 extension Buffer {
     /// The order the forwarder applies files in: resource (parents first), then snapshot, then path.
-    public static func loadOrder(_ a: LedgerFile, _ b: LedgerFile) -> Bool {
-        let ra = a.resource?.loadOrder ?? 99, rb = b.resource?.loadOrder ?? 99
+    public func loadOrder(_ a: LedgerFile, _ b: LedgerFile) -> Bool {
+        let ra = registry.forwardRank(of: a.resource), rb = registry.forwardRank(of: b.resource)
         if ra != rb { return ra < rb }
         if a.snapshot != b.snapshot { return a.snapshot < b.snapshot }
         if a.path != b.path { return a.path < b.path }
@@ -34,7 +34,7 @@ extension Buffer {
     /// them for its own; the errors `body` throws pass through unchanged.
     public func rows(of file: LedgerFile, waitingOnly: Bool = false, _ body: (ResourceRow) throws -> Void) throws {
         guard let resource = file.resource else { return }
-        let schema = resource.schema
+        let schema = try self.schema(of: resource)
         let st: Statement
         do {
             st = try db.cached("SELECT line, \(schema.columns.map { BufferSchema.quote($0.name) }.joined(separator: ", ")) FROM \(BufferSchema.rowsTable(resource)) WHERE file_id = ?\(waitingOnly ? " AND waiting = 1" : "") ORDER BY line")

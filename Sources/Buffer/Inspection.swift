@@ -53,7 +53,7 @@ extension Buffer {
     /// Staged rows of a file, in line order.
     public func stagedRows(of file: LedgerFile, waitingOnly: Bool = false, limit: Int = 100) throws -> [StagedRow] {
         guard let resource = file.resource else { return [] }
-        let names = resource.schema.columns.map(\.name)
+        let names = try schema(of: resource).columns.map(\.name)
         let rows = try db.namedRows("""
             SELECT line, waiting, \(names.map(BufferSchema.quote).joined(separator: ", ")) FROM \(BufferSchema.rowsTable(resource))
             WHERE file_id = ?\(waitingOnly ? " AND waiting = 1" : "") ORDER BY line LIMIT ?

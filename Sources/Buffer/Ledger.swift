@@ -74,7 +74,7 @@ extension Buffer {
     /// Files with work for the forwarder, in load order: resource, then snapshot, then path.
     public func pendingFiles() throws -> [LedgerFile] {
         let pending = Buffer.inStates(FileState.pending)
-        return try select("state IN \(pending.sql)", pending.values).sorted(by: Buffer.loadOrder)
+        return try select("state IN \(pending.sql)", pending.values).sorted(by: loadOrder)
     }
 
     /// Staged files of a resource (never applied, nor refused, nor held), oldest first.
@@ -134,12 +134,13 @@ extension Buffer {
             """, [SQLValue(file.resource?.rawValue), .text(file.scope.key), .text(file.snapshot)] + applied.values).compactMap { $0[0].text }
     }
 
-    /// Source systems of the newest staged users or sections file: the source system of this extract,
-    /// used to scope the deletes of a header-only section file.
+    /// Source systems of the newest staged file of a whole-source-system resource (users, sections):
+    /// the source system of this extract, used to scope the deletes of a header-only section file.
     public func extractSourceSystems() throws -> [String] {
-        let resources: [Resource] = [.sections, .users]
+        let resources = registry.schemas.filter { $0.deleteScope == .sourceSystem }.map(\.resource)
+        guard !resources.isEmpty else { return [] }
         let states = Buffer.inStates([.staged, .forwarded, .waiting])
-        let f = try select("resource IN (?, ?) AND source_systems <> '' AND state IN \(states.sql)",
+        let f = try select("resource IN (\(resources.map { _ in "?" }.joined(separator: ", "))) AND source_systems <> '' AND state IN \(states.sql)",
                            resources.map { .text($0.rawValue) } + states.values, order: "snapshot DESC, id DESC", limit: 1).first
         return f?.sourceSystems ?? []
     }

@@ -53,7 +53,7 @@ extension Buffer {
     /// path makes its earlier versions that were never forwarded `superseded`.
     public func stage(_ file: ExtractFile, size: Int64, mtimeNs: Int64,
                       read: (RowSink) throws -> StagedContent) throws -> StageOutcome {
-        let schema = file.resource.schema
+        let schema = try schema(of: file.resource)
         let table = BufferSchema.rowsTable(file.resource)
         let now = Timestamp.now()
         // An unchanged version is found only after its rows were read (the checksum is computed on

@@ -23,6 +23,28 @@ public struct Scope: Hashable, Sendable, Codable, CustomStringConvertible {
     }
 
     public var description: String { key.isEmpty ? "(whole source system)" : key }
+
+    /// The folder keys a scope can hold, which `FolderPattern`s may bind.
+    public static let keys = ["section", "assignment", "date"]
+
+    /// The id the folder named `key` gave (`section` -> `sectionId`).
+    public func value(of key: String) -> String? {
+        switch key {
+        case "section": return sectionId
+        case "assignment": return assignmentId
+        case "date": return date
+        default: return nil
+        }
+    }
+
+    mutating func set(_ key: String, _ value: String) {
+        switch key {
+        case "section": sectionId = value
+        case "assignment": assignmentId = value
+        case "date": date = value
+        default: break
+        }
+    }
 }
 
 /// One CSV file of the extract, classified by its path.
@@ -46,11 +68,11 @@ public struct ExtractFile: Hashable, Sendable {
     /// and the agent recognise each other's files. Only the keys of the scope folders change, never an id.
     public var upstreamRelativePath: String {
         var parts = relativePath.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
-        if scope.sectionId != nil, parts.count > 1, parts[0].lowercased().hasPrefix("section=") {
-            parts[0] = "section=" + parts[0].dropFirst("section=".count)
-        }
-        if scope.assignmentId != nil, parts.count > 2, parts[1].lowercased().hasPrefix("assignment=") {
-            parts[1] = "assignment=" + parts[1].dropFirst("assignment=".count)
+        for i in parts.indices.dropLast() {
+            for key in FolderPattern.keyedScopeKeys {
+                guard let id = scope.value(of: key), ExtractPath.value(of: key, in: parts[i]) == id else { continue }
+                parts[i] = key + "=" + id
+            }
         }
         return parts.joined(separator: "/")
     }
@@ -63,51 +85,9 @@ public enum PathClassification: Sendable, Equatable {
 }
 
 public enum ExtractPath {
-    /// Classifies a path relative to the extract root (`/`-separated).
+    /// Classifies a path relative to the extract root (`/`-separated) by the standard resources' folders.
     public static func classify(_ relativePath: String) -> PathClassification {
-        let parts = relativePath.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
-        guard let name = parts.last else { return .ignored("empty path") }
-        guard name.hasSuffix(".csv"), name.count > 4 else { return .ignored("not a .csv file") }
-        guard !name.hasPrefix(".") else { return .ignored("hidden file") }
-        let dirs = Array(parts.dropLast())
-
-        func file(_ resource: Resource, _ scope: Scope = Scope()) -> PathClassification {
-            .file(ExtractFile(relativePath: parts.joined(separator: "/"), resource: resource, scope: scope, snapshot: name))
-        }
-
-        switch dirs.count {
-        case 1:
-            switch dirs[0] {
-            case "users": return file(.users)
-            case "sections": return file(.sections)
-            case "system-activities": return .ignored("system activity files belong in a date= folder")
-            default: return .ignored("unknown folder '\(dirs[0])'")
-            }
-        case 2:
-            if dirs[0] == "system-activities" {
-                let folder = dirs[1]
-                let date = value(of: "date", in: folder) ?? folder
-                return file(.systemActivities, Scope(date: date))
-            }
-            guard let section = value(of: "section", in: dirs[0]) else { return .ignored("unknown folder '\(dirs[0])'") }
-            let scope = Scope(sectionId: section)
-            switch dirs[1] {
-            case "section-associations": return file(.sectionAssociations, scope)
-            case "assignments": return file(.assignments, scope)
-            case "attendance-events": return file(.attendanceEvents, scope)
-            case "section-activities": return file(.sectionActivities, scope)
-            case "grades": return .ignored("grades are not loaded into the LMS-DS")
-            default: return .ignored("unknown section folder '\(dirs[1])'")
-            }
-        case 3:
-            guard let section = value(of: "section", in: dirs[0]) else { return .ignored("unknown folder '\(dirs[0])'") }
-            guard let assignment = value(of: "assignment", in: dirs[1]), dirs[2] == "submissions" else {
-                return .ignored("unknown folder '\(dirs[1])/\(dirs[2])'")
-            }
-            return file(.submissions, Scope(sectionId: section, assignmentId: assignment))
-        default:
-            return .ignored("not at a known depth of the extract tree")
-        }
+        ResourceRegistry.standard.classify(relativePath)
     }
 
     /// `section=123` -> `123`; the key is matched in any case (upstream samples use `Assignment=`).
@@ -115,5 +95,123 @@ public enum ExtractPath {
         guard let eq = folder.firstIndex(of: "="), folder[..<eq].lowercased() == key else { return nil }
         let value = String(folder[folder.index(after: eq)...])
         return value.isEmpty ? nil : value
+    }
+}
+
+/// The folders a resource's files sit in, relative to the extract root, one segment per folder:
+///
+/// - `users`: a folder of exactly this name (case-sensitive, as upstream);
+/// - `section={id}`: `section=` (the key in any case: upstream samples have `Assignment=`) and a
+///   non-empty id, which becomes the scope's `section`;
+/// - `{date}`: any folder; its name, less a `date=` prefix, becomes the scope's `date`.
+///
+/// Keys are the scope's (`Scope.keys`). A `key={id}` folder is spelled `key=` in lower case in
+/// upstream's `ProcessedFiles.FullPath`.
+public struct FolderPattern: Sendable, Equatable, CustomStringConvertible {
+    public enum Segment: Sendable, Equatable {
+        case literal(String)
+        case keyed(String)
+        case anyFolder(String)
+    }
+
+    public let segments: [Segment]
+
+    /// Keys a `key={id}` segment may bind; `{date}`-style segments bind the rest.
+    static let keyedScopeKeys = ["section", "assignment"]
+
+    public init(_ text: String) {
+        segments = text.split(separator: "/").map { part in
+            if part.hasPrefix("{"), part.hasSuffix("}") { return .anyFolder(String(part.dropFirst().dropLast())) }
+            if part.hasSuffix("={id}") { return .keyed(String(part.dropLast("={id}".count)).lowercased()) }
+            return .literal(String(part))
+        }
+    }
+
+    public var description: String {
+        segments.map { s in
+            switch s {
+            case .literal(let name): return name
+            case .keyed(let key): return key + "={id}"
+            case .anyFolder(let key): return "{\(key)}"
+            }
+        }.joined(separator: "/")
+    }
+
+    /// The scope keys the pattern binds.
+    public var keys: [String] {
+        segments.compactMap { s in
+            switch s {
+            case .literal: return nil
+            case .keyed(let k), .anyFolder(let k): return k
+            }
+        }
+    }
+
+    /// How many leading folders of `dirs` the pattern matches, and the scope they name.
+    func matchedPrefix(_ dirs: [String]) -> (count: Int, scope: Scope) {
+        var scope = Scope()
+        for (i, segment) in segments.enumerated() {
+            guard i < dirs.count else { return (i, scope) }
+            let folder = dirs[i]
+            switch segment {
+            case .literal(let name):
+                guard folder == name else { return (i, scope) }
+            case .keyed(let key):
+                guard let id = ExtractPath.value(of: key, in: folder) else { return (i, scope) }
+                scope.set(key, id)
+            case .anyFolder(let key):
+                scope.set(key, ExtractPath.value(of: key, in: folder) ?? folder)
+            }
+        }
+        return (segments.count, scope)
+    }
+
+    /// The scope the folders `dirs` name, when they are exactly this pattern's.
+    public func match(_ dirs: [String]) -> Scope? {
+        guard dirs.count == segments.count else { return nil }
+        let m = matchedPrefix(dirs)
+        return m.count == segments.count ? m.scope : nil
+    }
+
+    /// The scope a file's path (relative to the extract root) names, when it sits in this folder.
+    public func scope(ofPath relativePath: String) -> Scope? {
+        match(relativePath.split(separator: "/", omittingEmptySubsequences: true).dropLast().map(String.init))
+    }
+}
+
+/// Files in a folder that holds no resource of the LMS-DS, and why (shown by `inspect` and debug logs).
+public struct IgnoredFolder: Sendable, Equatable {
+    public let folder: FolderPattern
+    public let reason: String
+
+    public init(_ folder: String, _ reason: String) {
+        self.folder = FolderPattern(folder)
+        self.reason = reason
+    }
+}
+
+extension ResourceRegistry {
+    /// Classifies a path relative to the extract root (`/`-separated) by the registered folders.
+    public func classify(_ relativePath: String) -> PathClassification {
+        let parts = relativePath.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        guard let name = parts.last else { return .ignored("empty path") }
+        guard name.hasSuffix(".csv"), name.count > 4 else { return .ignored("not a .csv file") }
+        guard !name.hasPrefix(".") else { return .ignored("hidden file") }
+        let dirs = Array(parts.dropLast())
+
+        for schema in schemas {
+            if let scope = schema.folder.match(dirs) {
+                return .file(ExtractFile(relativePath: parts.joined(separator: "/"), resource: schema.resource, scope: scope, snapshot: name))
+            }
+        }
+        if let ignored = ignoredFolders.first(where: { $0.folder.match(dirs) != nil }) { return .ignored(ignored.reason) }
+
+        // Name the first folder that no pattern of this depth accepts.
+        let patterns = (schemas.map(\.folder) + ignoredFolders.map(\.folder)).filter { $0.segments.count == dirs.count }
+        guard let matched = patterns.map({ $0.matchedPrefix(dirs).count }).max() else {
+            return .ignored("not at a known depth of the extract tree")
+        }
+        let within = matched > 0 ? " in '\(dirs[..<matched].joined(separator: "/"))'" : ""
+        return .ignored("unknown folder '\(dirs[matched])'" + within)
     }
 }

@@ -1,21 +1,52 @@
-/// The eight kinds of file an LMS extractor writes that the LMS-DS holds, in load order.
+/// The name of a kind of file an LMS extractor writes that the LMS-DS holds: `users`, `submissions`.
 ///
-/// The raw value is the `ResourceName` upstream records in `lms.ProcessedFiles`.
-public enum Resource: String, CaseIterable, Sendable, Codable, Comparable {
-    case users
-    case sections
-    case sectionAssociations = "section-associations"
-    case assignments
-    case submissions
-    case attendanceEvents = "attendance-events"
-    case sectionActivities = "section-activities"
-    case systemActivities = "system-activities"
+/// An open identifier, not a closed list: what a resource is (its columns, table, folder, parents,
+/// delete scope) is its `ResourceSchema`, and the resources an agent knows are the schemas of its
+/// `ResourceRegistry`. The raw value is the `ResourceName` upstream records in `lms.ProcessedFiles`.
+public struct Resource: Hashable, Sendable, Codable, Comparable, RawRepresentable, CustomStringConvertible {
+    public let rawValue: String
 
-    /// Position in the load order: parents always come before their children.
-    public var loadOrder: Int { Resource.allCases.firstIndex(of: self)! }
+    public init(rawValue: String) { self.rawValue = rawValue }
+    public init(_ name: String) { self.rawValue = name }
 
-    public static func < (lhs: Resource, rhs: Resource) -> Bool { lhs.loadOrder < rhs.loadOrder }
+    public static let users = Resource("users")
+    public static let sections = Resource("sections")
+    public static let sectionAssociations = Resource("section-associations")
+    public static let assignments = Resource("assignments")
+    public static let submissions = Resource("submissions")
+    public static let attendanceEvents = Resource("attendance-events")
+    public static let sectionActivities = Resource("section-activities")
+    public static let systemActivities = Resource("system-activities")
 
-    /// The schema that describes this resource's CSV columns and target table.
-    public var schema: ResourceSchema { ResourceSchema.of(self) }
+    /// The standard resources, in the standard registry's forward order. Code that may meet a
+    /// registered resource asks its `ResourceRegistry` instead.
+    public static var allCases: [Resource] { ResourceRegistry.standard.resources }
+
+    /// The standard registry's forward order (parents before children); resources it does not hold
+    /// come after, by name. A registry with added resources orders them with `forwardRank(of:)`.
+    public static func < (lhs: Resource, rhs: Resource) -> Bool {
+        let s = ResourceRegistry.standard
+        let l = s.forwardRank(of: lhs), r = s.forwardRank(of: rhs)
+        return l != r ? l < r : lhs.rawValue < rhs.rawValue
+    }
+
+    /// The schema of a standard resource (the eight the standard registry holds); a resource of
+    /// another registry is looked up there (`registry[resource]`).
+    public var schema: ResourceSchema {
+        guard let s = ResourceRegistry.standard.schema(of: self) else {
+            preconditionFailure("\(rawValue) is not a standard resource: look it up in its ResourceRegistry")
+        }
+        return s
+    }
+
+    public var description: String { rawValue }
+
+    public init(from decoder: any Decoder) throws {
+        rawValue = try decoder.singleValueContainer().decode(String.self)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(rawValue)
+    }
 }

@@ -60,9 +60,8 @@ public struct ResourceFileReader {
         fieldToColumn = mapping
 
         let folder: Scope?
-        if let scope { folder = scope } else if case .file(let f) = ExtractPath.classify(path) { folder = f.scope } else { folder = nil }
-        if let (column, key) = schema.folderScopeColumn, let index = schema.index(of: column),
-           let id = key == "section" ? folder?.sectionId : folder?.assignmentId {
+        if let scope { folder = scope } else { folder = schema.folder.scope(ofPath: path) }
+        if let (column, key) = schema.folderScopeColumn, let index = schema.index(of: column), let id = folder?.value(of: key) {
             folderScope = (index, id, key)
         }
     }

@@ -44,6 +44,55 @@ public struct ParentLink: Sendable, Equatable {
     public let parent: Resource
     /// The foreign-key column of the target table.
     public let foreignKey: String
+
+    public init(column: String, parent: Resource, foreignKey: String) {
+        self.column = column
+        self.parent = parent
+        self.foreignKey = foreignKey
+    }
+}
+
+/// A link no CSV column names: resolved through another resource's table by the foreign keys the two
+/// rows share. Attendance events link to the enrollment (section association) of their user in
+/// their section; where several match, a live one, then the oldest.
+public struct ThroughLink: Sendable, Equatable {
+    /// The resource whose table the link is found in.
+    public let resource: Resource
+    /// The foreign-key column of this table, filled with the found row's identity.
+    public let foreignKey: String
+    /// Foreign keys (filled from this row's parents) that the found row must have equal.
+    public let matching: [String]
+
+    public init(resource: Resource, foreignKey: String, matching: [String]) {
+        self.resource = resource
+        self.foreignKey = foreignKey
+        self.matching = matching
+    }
+}
+
+/// A table of values a CSV column lists per row: assignments' `SubmissionType` column
+/// (`online_upload` or `['online_text_entry', 'online_upload']`) fills `AssignmentSubmissionType`,
+/// one row per (assignment, type). Its rows are keyed by the owning row's identity and the value,
+/// and soft-deleted when the owning row's file no longer lists the value.
+public struct ChildTable: Sendable, Equatable {
+    /// The child table, without schema (`AssignmentSubmissionType`).
+    public let table: String
+    /// The CSV column the values come from; its type is `.submissionTypes` (the list syntax).
+    public let column: String
+    /// The child table's value column (`SubmissionType`).
+    public let valueColumn: String
+    /// The session-local staging table of the (natural key, value) pairs of one file.
+    public let staging: String
+
+    public init(table: String, column: String, valueColumn: String, staging: String? = nil) {
+        self.table = table
+        self.column = column
+        self.valueColumn = valueColumn
+        self.staging = staging ?? "stg_" + table
+    }
+
+    /// The values one CSV field lists, duplicates dropped.
+    public func values(_ raw: String?) -> [String] { SubmissionTypes.parse(raw) }
 }
 
 /// Which existing rows a snapshot file replaces: the rows of its scope that it lacks are soft-deleted.
@@ -57,11 +106,25 @@ public enum DeleteScope: Sendable, Equatable {
     /// Rows that an earlier snapshot of the same folder delivered (system activities: the `date=`
     /// folder is the extraction date, so the table itself cannot tell which rows a folder owns).
     case previousSnapshot
+
+    /// The folder key that names the scope (`section=`, `assignment=`), for folder-scoped deletes.
+    public var folderKey: String? {
+        switch self {
+        case .section: return "section"
+        case .assignment: return "assignment"
+        case .sourceSystem, .previousSnapshot: return nil
+        }
+    }
 }
 
-/// Everything the agent knows about one resource; the merge SQL of every engine is generated from it.
+/// Everything the agent knows about one resource: the folder its files sit in, the CSV columns, the
+/// target table, its parents, child tables and delete scope. The folder classifier, the buffer's
+/// staging tables, the merge SQL of every engine and the stores' bulk loads are derived from it;
+/// the table itself comes from one DDL script per engine.
 public struct ResourceSchema: Sendable {
     public let resource: Resource
+    /// Where the resource's files sit, relative to the extract root.
+    public let folder: FolderPattern
     /// The target table, without schema (`LMSUser`).
     public let table: String
     /// The table's synthetic key column (`LMSUserIdentifier`).
@@ -70,11 +133,34 @@ public struct ResourceSchema: Sendable {
     public let columns: [Column]
     public let parents: [ParentLink]
     public let deleteScope: DeleteScope
-    /// Attendance events also link to the user's enrollment in the section.
-    public let linksEnrollment: Bool
+    /// For a folder-scoped delete (`section`, `assignment`): the parent whose row the folder names.
+    /// Its column must repeat the folder's id on every row, and the soft delete is scoped by its
+    /// foreign key.
+    public let scopeParent: ParentLink?
+    /// Links resolved through another table (attendance events' enrollment).
+    public let throughLinks: [ThroughLink]
+    /// Tables filled from a column's list of values (assignments' submission types).
+    public let childTables: [ChildTable]
 
     /// The natural key: unique per table, and how parents are found.
     public static let naturalKey = ["SourceSystemIdentifier", "SourceSystem"]
+
+    /// `folder` is a `FolderPattern` text (`section={id}/assignments`). A folder-scoped delete needs
+    /// its `scopeParent`; `ResourceRegistry` checks a schema's declarations when it is registered.
+    public init(resource: Resource, folder: String, table: String, identity: String, columns: [Column],
+                parents: [ParentLink] = [], deleteScope: DeleteScope, scopeParent: ParentLink? = nil,
+                throughLinks: [ThroughLink] = [], childTables: [ChildTable] = []) {
+        self.resource = resource
+        self.folder = FolderPattern(folder)
+        self.table = table
+        self.identity = identity
+        self.columns = columns
+        self.parents = parents
+        self.deleteScope = deleteScope
+        self.scopeParent = scopeParent
+        self.throughLinks = throughLinks
+        self.childTables = childTables
+    }
 
     public func column(named name: String) -> Column? { columns.first { $0.name == name } }
     public func index(of name: String) -> Int? { columns.firstIndex { $0.name == name } }
@@ -83,15 +169,15 @@ public struct ResourceSchema: Sendable {
     /// repeat that id in, and the folder key. The merge deletes the folder's scope, so a row of another
     /// section in a section's folder would delete the folder's rows and write another section's.
     public var folderScopeColumn: (column: String, folderKey: String)? {
-        switch deleteScope {
-        case .section: return ("LMSSectionSourceSystemIdentifier", "section")
-        case .assignment: return ("AssignmentSourceSystemIdentifier", "assignment")
-        case .sourceSystem, .previousSnapshot: return nil
-        }
+        guard let key = deleteScope.folderKey, let parent = scopeParent else { return nil }
+        return (parent.column, key)
     }
 
-    /// Columns copied into the target table as they are (not parent references, not submission types).
+    /// Foreign keys the merge fills: one per parent, then one per through link.
+    public var foreignKeys: [String] { parents.map(\.foreignKey) + throughLinks.map(\.foreignKey) }
+
+    /// Columns copied into the target table as they are (not parent references, not child-table lists).
     public var dataColumns: [Column] {
-        columns.filter { c in c.type != .submissionTypes && !parents.contains { $0.column == c.name } }
+        columns.filter { c in !childTables.contains { $0.column == c.name } && !parents.contains { $0.column == c.name } }
     }
 }

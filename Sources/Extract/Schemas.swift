@@ -1,17 +1,19 @@
-/// The eight resource schemas, from the extractor column lists (spec/extract-layout.md section 7).
+/// The eight standard resource schemas, from the extractor folder layout and column lists
+/// (spec/extract-layout.md sections 2 and 7).
 extension ResourceSchema {
-    public static func of(_ resource: Resource) -> ResourceSchema {
-        switch resource {
-        case .users: return users
-        case .sections: return sections
-        case .sectionAssociations: return sectionAssociations
-        case .assignments: return assignments
-        case .submissions: return submissions
-        case .attendanceEvents: return attendanceEvents
-        case .sectionActivities: return sectionActivities
-        case .systemActivities: return systemActivities
-        }
+    /// The schema of a standard resource (`ResourceRegistry.standard`).
+    public static func of(_ resource: Resource) -> ResourceSchema { resource.schema }
+
+    /// The eight, in forward order (parents before children).
+    static var standard: [ResourceSchema] {
+        [users, sections, sectionAssociations, assignments, submissions, attendanceEvents, sectionActivities, systemActivities]
     }
+
+    /// Folders of the extract tree that hold no LMS-DS resource.
+    static let standardIgnoredFolders = [
+        IgnoredFolder("section={id}/grades", "grades are not loaded into the LMS-DS"),
+        IgnoredFolder("system-activities", "system activity files belong in a date= folder"),
+    ]
 
     // Columns every file has.
     private static let key = [
@@ -27,9 +29,10 @@ extension ResourceSchema {
     private static func ref(_ name: String) -> Column { Column(name, .text(maxLength: 255), notNull: true) }
     private static let userLink = ParentLink(column: "LMSUserSourceSystemIdentifier", parent: .users, foreignKey: "LMSUserIdentifier")
     private static let sectionLink = ParentLink(column: "LMSSectionSourceSystemIdentifier", parent: .sections, foreignKey: "LMSSectionIdentifier")
+    private static let assignmentLink = ParentLink(column: "AssignmentSourceSystemIdentifier", parent: .assignments, foreignKey: "AssignmentIdentifier")
 
     static let users = ResourceSchema(
-        resource: .users, table: "LMSUser", identity: "LMSUserIdentifier",
+        resource: .users, folder: "users", table: "LMSUser", identity: "LMSUserIdentifier",
         columns: key + [
             Column("UserRole", .text(maxLength: 60), notNull: true),
             Column("LocalUserIdentifier", .text(maxLength: 255)),
@@ -37,10 +40,10 @@ extension ResourceSchema {
             Column("Name", .text(maxLength: 255), notNull: true),
             Column("EmailAddress", .text(maxLength: 255), notNull: true),
         ] + audit,
-        parents: [], deleteScope: .sourceSystem, linksEnrollment: false)
+        deleteScope: .sourceSystem)
 
     static let sections = ResourceSchema(
-        resource: .sections, table: "LMSSection", identity: "LMSSectionIdentifier",
+        resource: .sections, folder: "sections", table: "LMSSection", identity: "LMSSectionIdentifier",
         columns: key + [
             Column("SISSectionIdentifier", .text(maxLength: 255)),
             Column("Title", .text(maxLength: 255), notNull: true),
@@ -48,19 +51,19 @@ extension ResourceSchema {
             Column("Term", .text(maxLength: 60)),
             Column("LMSSectionStatus", .text(maxLength: 60)),
         ] + audit,
-        parents: [], deleteScope: .sourceSystem, linksEnrollment: false)
+        deleteScope: .sourceSystem)
 
     static let sectionAssociations = ResourceSchema(
-        resource: .sectionAssociations, table: "LMSUserLMSSectionAssociation", identity: "LMSUserLMSSectionAssociationIdentifier",
+        resource: .sectionAssociations, folder: "section={id}/section-associations", table: "LMSUserLMSSectionAssociation", identity: "LMSUserLMSSectionAssociationIdentifier",
         columns: key + [
             Column("EnrollmentStatus", .text(maxLength: 60), notNull: true),
             ref("LMSUserSourceSystemIdentifier"),
             ref("LMSSectionSourceSystemIdentifier"),
         ] + audit,
-        parents: [sectionLink, userLink], deleteScope: .section, linksEnrollment: false)
+        parents: [sectionLink, userLink], deleteScope: .section, scopeParent: sectionLink)
 
     static let assignments = ResourceSchema(
-        resource: .assignments, table: "Assignment", identity: "AssignmentIdentifier",
+        resource: .assignments, folder: "section={id}/assignments", table: "Assignment", identity: "AssignmentIdentifier",
         columns: key + [
             Column("Title", .text(maxLength: 255), notNull: true),
             Column("AssignmentCategory", .text(maxLength: 60), notNull: true),
@@ -72,10 +75,11 @@ extension ResourceSchema {
             Column("MaxPoints", .integer),
             ref("LMSSectionSourceSystemIdentifier"),
         ] + audit,
-        parents: [sectionLink], deleteScope: .section, linksEnrollment: false)
+        parents: [sectionLink], deleteScope: .section, scopeParent: sectionLink,
+        childTables: [ChildTable(table: "AssignmentSubmissionType", column: "SubmissionType", valueColumn: "SubmissionType")])
 
     static let submissions = ResourceSchema(
-        resource: .submissions, table: "AssignmentSubmission", identity: "AssignmentSubmissionIdentifier",
+        resource: .submissions, folder: "section={id}/assignment={id}/submissions", table: "AssignmentSubmission", identity: "AssignmentSubmissionIdentifier",
         columns: key + [
             Column("SubmissionStatus", .text(maxLength: 255)),
             Column("SubmissionDateTime", .dateTime, header: true),
@@ -84,18 +88,19 @@ extension ResourceSchema {
             ref("AssignmentSourceSystemIdentifier"),
             ref("LMSUserSourceSystemIdentifier"),
         ] + audit,
-        parents: [ParentLink(column: "AssignmentSourceSystemIdentifier", parent: .assignments, foreignKey: "AssignmentIdentifier"), userLink],
-        deleteScope: .assignment, linksEnrollment: false)
+        parents: [assignmentLink, userLink], deleteScope: .assignment, scopeParent: assignmentLink)
 
     static let attendanceEvents = ResourceSchema(
-        resource: .attendanceEvents, table: "LMSUserAttendanceEvent", identity: "LMSUserAttendanceEventIdentifier",
+        resource: .attendanceEvents, folder: "section={id}/attendance-events", table: "LMSUserAttendanceEvent", identity: "LMSUserAttendanceEventIdentifier",
         columns: key + [
             Column("EventDate", .date, header: true, notNull: true),
             Column("AttendanceStatus", .text(maxLength: 60), notNull: true),
             ref("LMSSectionSourceSystemIdentifier"),
             ref("LMSUserSourceSystemIdentifier"),
         ] + audit,
-        parents: [sectionLink, userLink], deleteScope: .section, linksEnrollment: true)
+        parents: [sectionLink, userLink], deleteScope: .section, scopeParent: sectionLink,
+        throughLinks: [ThroughLink(resource: .sectionAssociations, foreignKey: "LMSUserLMSSectionAssociationIdentifier",
+                                   matching: ["LMSUserIdentifier", "LMSSectionIdentifier"])])
 
     private static let activity = [
         Column("ActivityType", .text(maxLength: 60), notNull: true),
@@ -106,14 +111,14 @@ extension ResourceSchema {
     ]
 
     static let sectionActivities = ResourceSchema(
-        resource: .sectionActivities, table: "LMSSectionActivity", identity: "LMSSectionActivityIdentifier",
+        resource: .sectionActivities, folder: "section={id}/section-activities", table: "LMSSectionActivity", identity: "LMSSectionActivityIdentifier",
         columns: key + activity + [ref("LMSSectionSourceSystemIdentifier"), ref("LMSUserSourceSystemIdentifier")] + audit,
-        parents: [sectionLink, userLink], deleteScope: .section, linksEnrollment: false)
+        parents: [sectionLink, userLink], deleteScope: .section, scopeParent: sectionLink)
 
     static let systemActivities = ResourceSchema(
-        resource: .systemActivities, table: "LMSSystemActivity", identity: "LMSSystemActivityIdentifier",
+        resource: .systemActivities, folder: "system-activities/{date}", table: "LMSSystemActivity", identity: "LMSSystemActivityIdentifier",
         columns: key + activity + [ref("LMSUserSourceSystemIdentifier")] + audit,
-        parents: [userLink], deleteScope: .previousSnapshot, linksEnrollment: false)
+        parents: [userLink], deleteScope: .previousSnapshot)
 }
 
 /// Assignment submission types, as the Canvas extractor writes them.

@@ -1,7 +1,7 @@
 import Extract
 
 /// How an engine runs the merge's statements: text bind parameters, row counts back.
-public protocol MergeExecutor {
+protocol MergeExecutor {
     /// Runs one statement; returns the rows it changed.
     @discardableResult
     func execute(_ sql: String, _ parameters: [String]) throws -> Int
@@ -18,7 +18,7 @@ extension MergeExecutor {
 extension MergeSQL {
     /// Everything after the rows are in staging, the same on every engine: resolve parents and
     /// existing rows, find the rows that wait, then (unless the file is already applied) update,
-    /// insert, submission types, the scoped soft delete and the ProcessedFiles record.
+    /// insert, child tables, the scoped soft delete and the ProcessedFiles record.
     func run(on x: some MergeExecutor, _ request: ApplyRequest, now: String, alreadyApplied: Bool) throws -> ApplyResult {
         var result = ApplyResult()
         try x.executeAll(resolveParents + (markOrphans.map { [$0] } ?? []))
@@ -31,10 +31,10 @@ extension MergeSQL {
         result.restored = try x.integers(countRestored).first ?? 0
         result.updated = try x.execute(update, [])
         result.inserted = try x.execute(insert, [])
-        if schema.resource == .assignments {
-            try x.execute(insertSubmissionTypes, [now])
-            try x.execute(restoreSubmissionTypes, [])
-            if request.mode == .snapshot { try x.execute(deleteSubmissionTypes, [now]) }
+        for child in children {
+            try x.execute(child.insert, [now])
+            try x.execute(child.restore, [])
+            if request.mode == .snapshot { try x.execute(child.delete, [now]) }
         }
         if request.mode == .snapshot {
             for system in request.deleteSourceSystems {

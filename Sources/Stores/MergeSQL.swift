@@ -1,40 +1,47 @@
 import Extract
 
-/// The merge of one resource file into its table, generated from the resource's schema for one
-/// SQL dialect. Every engine runs these statements in this order inside one transaction:
+/// The merge of one resource file into its table, generated from the resource's schema (and its
+/// parents' schemas in the registry) for one SQL dialect. Every engine runs these statements in this
+/// order inside one transaction:
 ///
-/// 1. `createStaging` (session-local), then the rows go into it by the engine's bulk path;
-/// 2. `resolveParents`: natural keys -> synthetic keys (and, for attendance, the enrollment), and the
-///    row's own target row if it has one;
+/// 1. `createStaging` (session-local), then the rows go into it by the engine's bulk path, and each
+///    child table's values into its own staging table;
+/// 2. `resolveParents`: natural keys -> synthetic keys (and the links resolved through another
+///    table, such as attendance's enrollment), and the row's own target row if it has one;
 /// 3. `markOrphans`, `selectOrphanLines`: rows whose parents are missing wait in the buffer;
 /// 4. `countRestored`, `update`, `insert`;
-/// 5. the submission-type statements (assignments only);
+/// 5. the child-table statements (`ChildMergeSQL`: assignments' submission types);
 /// 6. `softDelete` for the file's scope (snapshots only).
 ///
 /// No value is ever spliced into the SQL text: values are rows in staging or bind parameters.
-public struct MergeSQL: Sendable {
-    public let schema: ResourceSchema
-    public let dialect: any SQLDialect
+struct MergeSQL: Sendable {
+    let schema: ResourceSchema
+    let registry: ResourceRegistry
+    let dialect: any SQLDialect
     /// Schema columns the file has; absent ones are not compared or written on update.
-    public let present: Set<String>
+    let present: Set<String>
 
-    public init(schema: ResourceSchema, dialect: any SQLDialect, present: Set<String>) {
+    init(schema: ResourceSchema, registry: ResourceRegistry, dialect: any SQLDialect, present: Set<String>) {
         self.schema = schema
+        self.registry = registry
         self.dialect = dialect
         self.present = present
     }
 
     var target: String { dialect.table(schema.table) }
-    public var staging: String { "stg_" + schema.table }
-    public static let submissionTypeStaging = "stg_AssignmentSubmissionType"
-    public static let droppedKeyStaging = "stg_DroppedKeys"
+    var staging: String { "stg_" + schema.table }
+    static let droppedKeyStaging = "stg_DroppedKeys"
 
     /// Columns the rows are loaded into, in this order: `line`, then every schema column.
-    public var stagingInputColumns: [String] { ["StagingLine"] + schema.columns.map(\.name) }
+    var stagingInputColumns: [String] { ["StagingLine"] + schema.columns.map(\.name) }
 
-    /// Foreign keys filled by resolution: one per parent, plus the enrollment for attendance.
-    var foreignKeys: [String] {
-        schema.parents.map(\.foreignKey) + (schema.linksEnrollment ? ["LMSUserLMSSectionAssociationIdentifier"] : [])
+    /// The merge of each child table the schema declares.
+    var children: [ChildMergeSQL] { schema.childTables.map { ChildMergeSQL(child: $0, owner: self) } }
+
+    /// A registered resource's schema (the registry checked every link when the schema was added).
+    func schema(of resource: Resource) -> ResourceSchema {
+        guard let s = registry[resource] else { preconditionFailure("\(resource) is not registered") }
+        return s
     }
 
     /// Data columns of the file that are copied into the table.
@@ -42,37 +49,39 @@ public struct MergeSQL: Sendable {
         schema.dataColumns.map(\.name).filter { present.contains($0) }
     }
 
-    public var createStaging: [String] {
+    /// The natural key as staging columns, for the key-only staging tables.
+    private var keyColumns: String {
+        ResourceSchema.naturalKey.map { "\($0) \(dialect.stagingType(.text(maxLength: 255)))" }.joined(separator: ", ")
+    }
+
+    var createStaging: [String] {
         var cols = ["StagingLine \(dialect.integerType) NOT NULL"]
         cols += schema.columns.map { "\($0.name) \(dialect.stagingType($0.type))" }
-        cols += foreignKeys.map { "\($0) \(dialect.integerType)" }
+        cols += schema.foreignKeys.map { "\($0) \(dialect.integerType)" }
         cols += ["ExistingId \(dialect.integerType)", "ExistingDeleted \(dialect.integerType)", "Orphan \(dialect.integerType) NOT NULL DEFAULT 0"]
         var s = [dialect.createTempTable(staging, columns: cols.joined(separator: ", ")),
                  // "Is this row in the file?" is asked once per row of the scope: index it.
                  dialect.createTempIndex("\(staging)_key", on: staging, columns: "SourceSystemIdentifier, SourceSystem")]
-        if schema.resource == .assignments {
-            s.append(dialect.createTempTable(MergeSQL.submissionTypeStaging,
-                                             columns: "SourceSystemIdentifier \(dialect.stagingType(.text(maxLength: 255))), SourceSystem \(dialect.stagingType(.text(maxLength: 255))), SubmissionType \(dialect.stagingType(.text(maxLength: 60)))"))
+        for c in schema.childTables {
+            s.append(dialect.createTempTable(c.staging, columns: keyColumns + ", \(c.valueColumn) \(dialect.stagingType(.text(maxLength: 255)))"))
         }
         if schema.deleteScope == .previousSnapshot {
-            s.append(dialect.createTempTable(MergeSQL.droppedKeyStaging,
-                                             columns: "SourceSystemIdentifier \(dialect.stagingType(.text(maxLength: 255))), SourceSystem \(dialect.stagingType(.text(maxLength: 255)))"))
+            s.append(dialect.createTempTable(MergeSQL.droppedKeyStaging, columns: keyColumns))
         }
         return s
     }
 
-    public var clearStaging: [String] {
-        var s = [dialect.clear(staging)]
-        if schema.resource == .assignments { s.append(dialect.clear(MergeSQL.submissionTypeStaging)) }
+    var clearStaging: [String] {
+        var s = [dialect.clear(staging)] + schema.childTables.map { dialect.clear($0.staging) }
         if schema.deleteScope == .previousSnapshot { s.append(dialect.clear(MergeSQL.droppedKeyStaging)) }
         return s.compactMap { $0 }
     }
 
     /// Parents by natural key, and the row's own target row, in one pass over staging. Correlated
     /// subqueries probe the unique indexes once per staged row, whatever the planner's statistics say.
-    public var resolveParents: [String] {
+    var resolveParents: [String] {
         var sets = schema.parents.map { link in
-            let parent = link.parent.schema
+            let parent = schema(of: link.parent)
             return """
                 \(link.foreignKey) = (SELECT p.\(parent.identity) FROM \(dialect.table(parent.table)) p
                 WHERE p.SourceSystemIdentifier = \(staging).\(link.column) AND p.SourceSystem = \(staging).SourceSystem)
@@ -87,36 +96,37 @@ public struct MergeSQL: Sendable {
             WHERE t.SourceSystemIdentifier = \(staging).SourceSystemIdentifier AND t.SourceSystem = \(staging).SourceSystem)
             """)
         var s = ["UPDATE \(staging) SET " + sets.joined(separator: ",\n")]
-        if schema.linksEnrollment {
+        for link in schema.throughLinks {
             // Fix of upstream D19: with two enrollments of one user in one section, take the live one
             // (then the oldest) instead of inserting the event twice and failing.
-            let a = dialect.table(ResourceSchema.of(.sectionAssociations).table)
+            let through = schema(of: link.resource)
+            let match = link.matching.map { "a.\($0) = \(staging).\($0)" }.joined(separator: " AND ")
             s.append("""
-                UPDATE \(staging) SET LMSUserLMSSectionAssociationIdentifier = (\(dialect.selectFirst("a.LMSUserLMSSectionAssociationIdentifier", rest: """
-                FROM \(a) a WHERE a.LMSUserIdentifier = \(staging).LMSUserIdentifier AND a.LMSSectionIdentifier = \(staging).LMSSectionIdentifier
-                ORDER BY CASE WHEN a.DeletedAt IS NULL THEN 0 ELSE 1 END, a.LMSUserLMSSectionAssociationIdentifier
+                UPDATE \(staging) SET \(link.foreignKey) = (\(dialect.selectFirst("a.\(through.identity)", rest: """
+                FROM \(dialect.table(through.table)) a WHERE \(match)
+                ORDER BY CASE WHEN a.DeletedAt IS NULL THEN 0 ELSE 1 END, a.\(through.identity)
                 """)))
                 """)
         }
         return s
     }
 
-    public var markOrphans: String? {
-        guard !foreignKeys.isEmpty else { return nil }
-        return "UPDATE \(staging) SET Orphan = 1 WHERE " + foreignKeys.map { "\($0) IS NULL" }.joined(separator: " OR ")
+    var markOrphans: String? {
+        guard !schema.foreignKeys.isEmpty else { return nil }
+        return "UPDATE \(staging) SET Orphan = 1 WHERE " + schema.foreignKeys.map { "\($0) IS NULL" }.joined(separator: " OR ")
     }
 
-    public var selectOrphanLines: String { "SELECT StagingLine FROM \(staging) WHERE Orphan = 1 ORDER BY StagingLine" }
+    var selectOrphanLines: String { "SELECT StagingLine FROM \(staging) WHERE Orphan = 1 ORDER BY StagingLine" }
 
-    public var countRestored: String {
+    var countRestored: String {
         "SELECT count(*) FROM \(staging) WHERE Orphan = 0 AND ExistingDeleted = 1"
     }
 
     /// Fix of upstream D2, D3, D17: a row is updated when any value differs (not only
     /// LastModifiedDate), a returning row is restored, and parent links follow the file.
-    public var update: String {
+    var update: String {
         // The natural key is equal by the join; the rest is compared and copied.
-        let cols = copiedColumns.filter { !ResourceSchema.naturalKey.contains($0) } + foreignKeys
+        let cols = copiedColumns.filter { !ResourceSchema.naturalKey.contains($0) } + schema.foreignKeys
         let set = (cols.map { "\($0) = s.\($0)" } + ["DeletedAt = NULL"]).joined(separator: ", ")
         let differs = (cols.map { dialect.distinct("t.\($0)", "s.\($0)") } + ["t.DeletedAt IS NOT NULL"]).joined(separator: " OR ")
         return """
@@ -125,8 +135,8 @@ public struct MergeSQL: Sendable {
             """
     }
 
-    public var insert: String {
-        let cols = copiedColumns + foreignKeys
+    var insert: String {
+        let cols = copiedColumns + schema.foreignKeys
         return """
             INSERT INTO \(target) (\(cols.joined(separator: ", ")))
             SELECT \(cols.map { "s.\($0)" }.joined(separator: ", ")) FROM \(staging) s
@@ -135,102 +145,97 @@ public struct MergeSQL: Sendable {
     }
 
     /// A statement with its bind values in order.
-    public struct Bound: Sendable {
-        public var sql: String
-        public var parameters: [String]
+    struct Bound: Sendable {
+        var sql: String
+        var parameters: [String]
     }
 
     /// Soft-deletes the rows of the file's scope that the file lacks, for one source system.
     /// `now` is the transaction's time. Returns nil when the scope cannot be named.
-    public func softDelete(scope: Scope, sourceSystem: String, now: String) -> Bound? {
+    func softDelete(scope: Scope, sourceSystem: String, now: String) -> Bound? {
         let p = dialect.parameter
         let missing = """
             NOT EXISTS (SELECT 1 FROM \(staging) s WHERE s.SourceSystemIdentifier = t.SourceSystemIdentifier AND s.SourceSystem = t.SourceSystem)
             """
         let head = "UPDATE \(target) AS t SET DeletedAt = \(dialect.timestampParameter(1)) WHERE t.DeletedAt IS NULL AND t.SourceSystem = \(p(2)) AND \(missing)"
-        switch schema.deleteScope {
-        case .sourceSystem, .section, .assignment:
-            guard let filter = scopeFilter(scope, sourceSystem: p(2), id: p(3)) else { return nil }
-            return Bound(sql: head + filter.sql, parameters: [now, sourceSystem] + filter.parameters)
-        case .previousSnapshot:
+        if schema.deleteScope == .previousSnapshot {
             // Driven by the (few) dropped keys, not by a scan of the whole table.
             return Bound(sql: head + """
                  AND t.\(schema.identity) IN (SELECT x.\(schema.identity) FROM \(target) x JOIN \(MergeSQL.droppedKeyStaging) d
                  ON d.SourceSystemIdentifier = x.SourceSystemIdentifier AND d.SourceSystem = x.SourceSystem)
                 """, parameters: [now, sourceSystem])
         }
+        guard let filter = scopeFilter(scope, sourceSystem: p(2), id: p(3)) else { return nil }
+        return Bound(sql: head + filter.sql, parameters: [now, sourceSystem] + filter.parameters)
     }
 
     /// Counts the live rows of the file's scope for one source system (the mass-delete guard).
-    public func liveInScope(scope: Scope, sourceSystem: String) -> Bound? {
+    func liveInScope(scope: Scope, sourceSystem: String) -> Bound? {
         let p = dialect.parameter
         guard let filter = scopeFilter(scope, sourceSystem: p(1), id: p(2)) else { return nil }
         return Bound(sql: "SELECT count(*) FROM \(target) t WHERE t.DeletedAt IS NULL AND t.SourceSystem = \(p(1))" + filter.sql,
                      parameters: [sourceSystem] + filter.parameters)
     }
 
-    /// The condition that narrows a source system's rows to the file's section or assignment scope
-    /// (empty for a whole-source-system scope), with its parameter; nil when the scope has no name.
+    /// The condition that narrows a source system's rows to the file's folder scope (empty for a
+    /// whole-source-system scope), with its parameter; nil when the scope has no name. A folder scope
+    /// is the parent row the folder names (`section=` -> the section), found by its natural key.
     private func scopeFilter(_ scope: Scope, sourceSystem: String, id: String) -> (sql: String, parameters: [String])? {
-        switch schema.deleteScope {
-        case .sourceSystem:
-            return ("", [])
-        case .section:
-            guard let section = scope.sectionId else { return nil }
-            let sections = dialect.table(ResourceSchema.of(.sections).table)
-            return ("""
-                 AND t.LMSSectionIdentifier IN (SELECT x.LMSSectionIdentifier FROM \(sections) x
-                 WHERE x.SourceSystemIdentifier = \(id) AND x.SourceSystem = \(sourceSystem))
-                """, [section])
-        case .assignment:
-            guard let assignment = scope.assignmentId else { return nil }
-            let assignments = dialect.table(ResourceSchema.of(.assignments).table)
-            return ("""
-                 AND t.AssignmentIdentifier IN (SELECT x.AssignmentIdentifier FROM \(assignments) x
-                 WHERE x.SourceSystemIdentifier = \(id) AND x.SourceSystem = \(sourceSystem))
-                """, [assignment])
-        case .previousSnapshot:
-            return nil
-        }
+        if schema.deleteScope == .sourceSystem { return ("", []) }
+        guard let key = schema.deleteScope.folderKey, let link = schema.scopeParent, let folderId = scope.value(of: key) else { return nil }
+        let parent = schema(of: link.parent)
+        return ("""
+             AND t.\(link.foreignKey) IN (SELECT x.\(parent.identity) FROM \(dialect.table(parent.table)) x
+             WHERE x.SourceSystemIdentifier = \(id) AND x.SourceSystem = \(sourceSystem))
+            """, [folderId])
     }
+}
 
-    // MARK: submission types (assignments only)
+/// The merge of a child table (`ChildTable`) of the owner's rows: assignments' submission types.
+/// Its rows are (owner identity, value); the file's (natural key, value) pairs are in `child.staging`.
+struct ChildMergeSQL: Sendable {
+    let child: ChildTable
+    let owner: MergeSQL
 
-    var submissionTypeTable: String { dialect.table("AssignmentSubmissionType") }
+    private var table: String { owner.dialect.table(child.table) }
+    private var identity: String { owner.schema.identity }
+    private var value: String { child.valueColumn }
 
-    /// The file's live assignments joined to their submission types in staging.
-    private var stagedTypes: String {
-        let st = MergeSQL.submissionTypeStaging
-        return """
-            \(st) st JOIN \(staging) s ON s.SourceSystemIdentifier = st.SourceSystemIdentifier AND s.SourceSystem = st.SourceSystem AND s.Orphan = 0
-            JOIN \(target) a ON a.SourceSystemIdentifier = st.SourceSystemIdentifier AND a.SourceSystem = st.SourceSystem
-            """
-    }
+    /// Columns the pairs are loaded into.
+    var stagingInputColumns: [String] { ResourceSchema.naturalKey + [child.valueColumn] }
 
-    /// Insert new (assignment, type) pairs; `CreateDate` is the load time, as upstream.
-    public var insertSubmissionTypes: String {
-        return """
-            INSERT INTO \(submissionTypeTable) (AssignmentIdentifier, SubmissionType, CreateDate)
-            SELECT DISTINCT a.AssignmentIdentifier, st.SubmissionType, \(dialect.timestampParameter(1)) FROM \(stagedTypes)
-            WHERE NOT EXISTS (SELECT 1 FROM \(submissionTypeTable) x WHERE x.AssignmentIdentifier = a.AssignmentIdentifier AND x.SubmissionType = st.SubmissionType)
-            """
-    }
-
-    public var restoreSubmissionTypes: String {
+    /// The file's live owner rows joined to their values in staging.
+    private var stagedValues: String {
         """
-        UPDATE \(submissionTypeTable) AS x SET DeletedAt = NULL WHERE x.DeletedAt IS NOT NULL AND EXISTS (
-        SELECT 1 FROM \(stagedTypes) WHERE a.AssignmentIdentifier = x.AssignmentIdentifier AND st.SubmissionType = x.SubmissionType)
+        \(child.staging) st JOIN \(owner.staging) s ON s.SourceSystemIdentifier = st.SourceSystemIdentifier AND s.SourceSystem = st.SourceSystem AND s.Orphan = 0
+        JOIN \(owner.target) a ON a.SourceSystemIdentifier = st.SourceSystemIdentifier AND a.SourceSystem = st.SourceSystem
         """
     }
 
-    /// Fix of upstream D4: only the types of this file's assignments are deleted, and a deleted
-    /// type keeps its first deletion time.
-    public var deleteSubmissionTypes: String {
-        return """
-            UPDATE \(submissionTypeTable) AS x SET DeletedAt = \(dialect.timestampParameter(1)) WHERE x.DeletedAt IS NULL
-            AND x.AssignmentIdentifier IN (SELECT a.AssignmentIdentifier FROM \(staging) s JOIN \(target) a
-                ON a.SourceSystemIdentifier = s.SourceSystemIdentifier AND a.SourceSystem = s.SourceSystem WHERE s.Orphan = 0)
-            AND NOT EXISTS (SELECT 1 FROM \(stagedTypes) WHERE a.AssignmentIdentifier = x.AssignmentIdentifier AND st.SubmissionType = x.SubmissionType)
-            """
+    /// Insert new (owner, value) pairs; `CreateDate` is the load time, as upstream.
+    var insert: String {
+        """
+        INSERT INTO \(table) (\(identity), \(value), CreateDate)
+        SELECT DISTINCT a.\(identity), st.\(value), \(owner.dialect.timestampParameter(1)) FROM \(stagedValues)
+        WHERE NOT EXISTS (SELECT 1 FROM \(table) x WHERE x.\(identity) = a.\(identity) AND x.\(value) = st.\(value))
+        """
+    }
+
+    var restore: String {
+        """
+        UPDATE \(table) AS x SET DeletedAt = NULL WHERE x.DeletedAt IS NOT NULL AND EXISTS (
+        SELECT 1 FROM \(stagedValues) WHERE a.\(identity) = x.\(identity) AND st.\(value) = x.\(value))
+        """
+    }
+
+    /// Fix of upstream D4: only the values of this file's owner rows are deleted, and a deleted
+    /// value keeps its first deletion time.
+    var delete: String {
+        """
+        UPDATE \(table) AS x SET DeletedAt = \(owner.dialect.timestampParameter(1)) WHERE x.DeletedAt IS NULL
+        AND x.\(identity) IN (SELECT a.\(identity) FROM \(owner.staging) s JOIN \(owner.target) a
+            ON a.SourceSystemIdentifier = s.SourceSystemIdentifier AND a.SourceSystem = s.SourceSystem WHERE s.Orphan = 0)
+        AND NOT EXISTS (SELECT 1 FROM \(stagedValues) WHERE a.\(identity) = x.\(identity) AND st.\(value) = x.\(value))
+        """
     }
 }

@@ -64,6 +64,8 @@ public struct PostgresTarget: Sendable, CustomStringConvertible {
 public final class PostgresStore: LMSDataStore, @unchecked Sendable {
     public let target: PostgresTarget
     let extraMigrations: String?
+    /// The resources whose tables this LMS-DS holds (their DDL: the shipped scripts and `extraMigrations`).
+    public let registry: ResourceRegistry
     let dialect = PostgresDialect()
     private var connection: PostgresConnection?
     private var stagingCreated: Set<String> = []
@@ -83,9 +85,10 @@ public final class PostgresStore: LMSDataStore, @unchecked Sendable {
         return target.description
     }
 
-    public init(target: PostgresTarget, extraMigrations: String? = nil) throws {
+    public init(target: PostgresTarget, extraMigrations: String? = nil, registry: ResourceRegistry = .standard) throws {
         self.target = target
         self.extraMigrations = extraMigrations
+        self.registry = registry
         _ = try connect()
     }
 
@@ -201,7 +204,7 @@ public final class PostgresStore: LMSDataStore, @unchecked Sendable {
     }
 
     public func apply(_ request: ApplyRequest, rows: RowStream) throws -> ApplyResult {
-        try createStagingIfNeeded(MergeSQL(schema: request.schema, dialect: dialect, present: request.presentColumns))
+        try createStagingIfNeeded(MergeSQL(schema: request.schema, registry: registry, dialect: dialect, present: request.presentColumns))
         let result = try inTransaction { c in try applyInTransaction(c, request, rows: rows) }
         try refreshStatisticsIfGrown(request.schema.table, by: result.inserted)
         return result
@@ -246,27 +249,29 @@ public final class PostgresStore: LMSDataStore, @unchecked Sendable {
         let applied = request.mode == .snapshot
             ? try isApplied(fullPath: request.fullPath, checksum: request.checksum) : false
         let now = Timestamp.now()
-        let merge = MergeSQL(schema: request.schema, dialect: dialect, present: request.presentColumns)
+        let merge = MergeSQL(schema: request.schema, registry: registry, dialect: dialect, present: request.presentColumns)
         if !merge.clearStaging.isEmpty { try c.executeBatch(merge.clearStaging.joined(separator: ";\n")) }
 
-        // COPY the rows into staging; assignments' submission types follow in a second COPY.
+        // COPY the rows into staging; each child table's values (assignments' submission types)
+        // follow in a COPY of their own.
         let columns = request.schema.columns
-        let typeColumn = request.schema.index(of: "SubmissionType")
-        var types: [[String?]] = []
+        let key = ResourceSchema.naturalKey.compactMap(request.schema.index(of:))
+        let children = merge.children.compactMap { m in request.schema.index(of: m.child.column).map { (column: $0, merge: m) } }
+        var childRows = [[[String?]]](repeating: [], count: children.count)
         try c.copyIn("COPY \(merge.staging) (\(merge.stagingInputColumns.joined(separator: ", "))) FROM STDIN") { copy in
             var values = [String?](repeating: nil, count: columns.count + 1)
             try rows { row in
                 values[0] = String(row.line)
                 for i in 0..<columns.count { values[i + 1] = row.values[i] }
                 try copy.row(values)
-                if let typeColumn {
-                    for t in SubmissionTypes.parse(row.values[typeColumn]) { types.append([row.values[0], row.values[1], t]) }
+                for (n, child) in children.enumerated() {
+                    for v in child.merge.child.values(row.values[child.column]) { childRows[n].append(key.map { row.values[$0] } + [v]) }
                 }
             }
         }
-        if !types.isEmpty {
-            try c.copyIn("COPY \(MergeSQL.submissionTypeStaging) (SourceSystemIdentifier, SourceSystem, SubmissionType) FROM STDIN") { copy in
-                for t in types { try copy.row(t) }
+        for (n, child) in children.enumerated() where !childRows[n].isEmpty {
+            try c.copyIn("COPY \(child.merge.child.staging) (\(child.merge.stagingInputColumns.joined(separator: ", "))) FROM STDIN") { copy in
+                for r in childRows[n] { try copy.row(r) }
             }
         }
         if request.schema.deleteScope == .previousSnapshot, request.mode == .snapshot, !request.droppedKeys.isEmpty {
@@ -295,7 +300,7 @@ public final class PostgresStore: LMSDataStore, @unchecked Sendable {
 
     public func tableCounts() throws -> [(table: String, live: Int, deleted: Int)] {
         let c = try connect()
-        let tables = Resource.allCases.map { $0.schema.table } + ["AssignmentSubmissionType"]
+        let tables = registry.tables
         return try classified {
             try tables.map { t in
                 let r = try c.execute("SELECT count(*) - count(DeletedAt), count(DeletedAt) FROM lms.\(t)").rows.first ?? []

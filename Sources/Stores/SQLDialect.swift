@@ -1,7 +1,7 @@
 import Extract
 
 /// The few places where the engines' SQL differs. The merge itself is written once (MergeSQL).
-public protocol SQLDialect: Sendable {
+protocol SQLDialect: Sendable {
     /// The name of a production table (`LMSUser` -> `lms.lmsuser` on PostgreSQL).
     func table(_ name: String) -> String
     /// Null-safe "differs" comparison.
@@ -26,20 +26,20 @@ public protocol SQLDialect: Sendable {
     func selectFirst(_ columns: String, rest: String) -> String
 }
 
-public struct SQLiteDialect: SQLDialect {
-    public init() {}
-    public func table(_ name: String) -> String { name }
-    public func distinct(_ a: String, _ b: String) -> String { "\(a) IS NOT \(b)" }
-    public func stagingType(_ type: ColumnType) -> String { type == .integer ? "INTEGER" : "TEXT" }
-    public var integerType: String { "INTEGER" }
-    public func createTempTable(_ name: String, columns: String) -> String { "CREATE TEMP TABLE IF NOT EXISTS \(name) (\(columns))" }
-    public func createTempIndex(_ name: String, on table: String, columns: String) -> String {
+struct SQLiteDialect: SQLDialect {
+    init() {}
+    func table(_ name: String) -> String { name }
+    func distinct(_ a: String, _ b: String) -> String { "\(a) IS NOT \(b)" }
+    func stagingType(_ type: ColumnType) -> String { type == .integer ? "INTEGER" : "TEXT" }
+    var integerType: String { "INTEGER" }
+    func createTempTable(_ name: String, columns: String) -> String { "CREATE TEMP TABLE IF NOT EXISTS \(name) (\(columns))" }
+    func createTempIndex(_ name: String, on table: String, columns: String) -> String {
         "CREATE INDEX IF NOT EXISTS \(name) ON \(table) (\(columns))"
     }
-    public func parameter(_ n: Int) -> String { "?\(n)" }
-    public func timestampParameter(_ n: Int) -> String { "?\(n)" }
-    public func clear(_ table: String) -> String? { "DELETE FROM \(table)" }
-    public var upsertProcessedFile: String {
+    func parameter(_ n: Int) -> String { "?\(n)" }
+    func timestampParameter(_ n: Int) -> String { "?\(n)" }
+    func clear(_ table: String) -> String? { "DELETE FROM \(table)" }
+    var upsertProcessedFile: String {
         """
         INSERT INTO ProcessedFiles (FullPath, ResourceName, NumberOfRows, UploadDateTime, Checksum, Applied)
         VALUES (?1, ?2, ?3, ?4, ?5, CAST(?6 AS INTEGER))
@@ -47,16 +47,16 @@ public struct SQLiteDialect: SQLDialect {
             UploadDateTime = excluded.UploadDateTime, Checksum = excluded.Checksum, Applied = excluded.Applied
         """
     }
-    public func selectFirst(_ columns: String, rest: String) -> String { "SELECT \(columns) \(rest) LIMIT 1" }
+    func selectFirst(_ columns: String, rest: String) -> String { "SELECT \(columns) \(rest) LIMIT 1" }
 }
 
 /// PostgreSQL: the upstream lower-case names (unquoted identifiers fold), `IS DISTINCT FROM`,
 /// typed session-local staging tables.
-public struct PostgresDialect: SQLDialect {
-    public init() {}
-    public func table(_ name: String) -> String { "lms.\(name)" }
-    public func distinct(_ a: String, _ b: String) -> String { "\(a) IS DISTINCT FROM \(b)" }
-    public func stagingType(_ type: ColumnType) -> String {
+struct PostgresDialect: SQLDialect {
+    init() {}
+    func table(_ name: String) -> String { "lms.\(name)" }
+    func distinct(_ a: String, _ b: String) -> String { "\(a) IS DISTINCT FROM \(b)" }
+    func stagingType(_ type: ColumnType) -> String {
         switch type {
         case .text, .truncatedText, .submissionTypes: return "TEXT"
         case .dateTime, .wallClockDateTime: return "TIMESTAMP"
@@ -64,20 +64,20 @@ public struct PostgresDialect: SQLDialect {
         case .integer: return "INT"
         }
     }
-    public var integerType: String { "INT" }
-    public func createTempTable(_ name: String, columns: String) -> String {
+    var integerType: String { "INT" }
+    func createTempTable(_ name: String, columns: String) -> String {
         "CREATE TEMP TABLE IF NOT EXISTS \(name) (\(columns))"
     }
-    public func createTempIndex(_ name: String, on table: String, columns: String) -> String {
+    func createTempIndex(_ name: String, on table: String, columns: String) -> String {
         "CREATE INDEX IF NOT EXISTS \(name) ON \(table) (\(columns))"
     }
-    public func parameter(_ n: Int) -> String { "$\(n)" }
-    public func timestampParameter(_ n: Int) -> String { "CAST($\(n) AS TIMESTAMP)" }
+    func parameter(_ n: Int) -> String { "$\(n)" }
+    func timestampParameter(_ n: Int) -> String { "CAST($\(n) AS TIMESTAMP)" }
     /// TRUNCATE (about 0.8 ms a file here). Measured alternatives were worse: DELETE leaves dead rows
     /// that no autovacuum removes from a temporary table, so every later file scans them all; ON COMMIT
     /// DELETE ROWS truncates every such table of the session at every commit.
-    public func clear(_ table: String) -> String? { "TRUNCATE \(table)" }
-    public var upsertProcessedFile: String {
+    func clear(_ table: String) -> String? { "TRUNCATE \(table)" }
+    var upsertProcessedFile: String {
         """
         INSERT INTO lms.ProcessedFiles (FullPath, ResourceName, NumberOfRows, UploadDateTime, Checksum, Applied)
         VALUES ($1, $2, CAST($3 AS INT), CAST($4 AS TIMESTAMP), $5, CAST($6 AS BOOLEAN))
@@ -85,5 +85,5 @@ public struct PostgresDialect: SQLDialect {
             UploadDateTime = excluded.UploadDateTime, Checksum = excluded.Checksum, Applied = excluded.Applied
         """
     }
-    public func selectFirst(_ columns: String, rest: String) -> String { "SELECT \(columns) \(rest) LIMIT 1" }
+    func selectFirst(_ columns: String, rest: String) -> String { "SELECT \(columns) \(rest) LIMIT 1" }
 }

@@ -9,13 +9,16 @@ public final class SQLiteStore: LMSDataStore, @unchecked Sendable {
     let db: SQLiteDatabase
     let dialect = SQLiteDialect()
     let extraMigrations: String?
+    /// The resources whose tables this LMS-DS holds (their DDL: the shipped scripts and `extraMigrations`).
+    public let registry: ResourceRegistry
 
     public var location: String { "sqlite:\(path)" }
 
     /// With `create` false, a missing file is `unavailable` rather than a new, empty LMS-DS.
-    public init(path: String, extraMigrations: String? = nil, create: Bool = true) throws {
+    public init(path: String, extraMigrations: String? = nil, create: Bool = true, registry: ResourceRegistry = .standard) throws {
         self.path = path
         self.extraMigrations = extraMigrations
+        self.registry = registry
         if !create && access(path, F_OK) != 0 { throw StoreError.unavailable("no LMS-DS at \(path) yet") }
         do {
             db = try SQLiteDatabase(path: path, fileMode: 0o600, busyTimeoutMs: 30_000, create: create)
@@ -96,26 +99,29 @@ public final class SQLiteStore: LMSDataStore, @unchecked Sendable {
     private func applyInTransaction(_ request: ApplyRequest, rows: RowStream) throws -> ApplyResult {
         let applied = request.mode == .snapshot ? try isApplied(fullPath: request.fullPath, checksum: request.checksum) : false
         let now = Timestamp.now()
-        let merge = MergeSQL(schema: request.schema, dialect: dialect, present: request.presentColumns)
+        let merge = MergeSQL(schema: request.schema, registry: registry, dialect: dialect, present: request.presentColumns)
         // Prepared once per connection and reused: the merge text depends only on the resource and
         // the file's columns, and preparing it again for each of thousands of small files costs more
         // than running it.
         for s in merge.createStaging + merge.clearStaging { try db.run(s) }
 
-        // Bulk-load the rows into staging.
+        // Bulk-load the rows into staging, and each child table's values into its own.
         let columns = request.schema.columns
-        let insert = try db.cached("INSERT INTO \(merge.staging) (\(merge.stagingInputColumns.joined(separator: ", "))) VALUES (\(Array(repeating: "?", count: columns.count + 1).joined(separator: ", ")))")
-        let typeColumn = request.schema.index(of: "SubmissionType")
-        let insertType = typeColumn == nil ? nil : try db.cached("INSERT INTO \(MergeSQL.submissionTypeStaging) (SourceSystemIdentifier, SourceSystem, SubmissionType) VALUES (?, ?, ?)")
+        let insert = try db.cached(SQLiteStore.insertStatement(merge.staging, merge.stagingInputColumns))
+        let key = ResourceSchema.naturalKey.compactMap(request.schema.index(of:))
+        let children = try merge.children.compactMap { c -> (column: Int, child: ChildTable, insert: Statement)? in
+            guard let column = request.schema.index(of: c.child.column) else { return nil }
+            return (column, c.child, try db.cached(SQLiteStore.insertStatement(c.child.staging, c.stagingInputColumns)))
+        }
         try rows { row in
             insert.reset()
             insert.bindInt(Int64(row.line), at: 1)
             for i in 0..<columns.count { try insert.bindText(row.values[i], at: Int32(i + 2)) }
             try insert.runToEnd()
-            if let typeColumn, let insertType {
-                for t in SubmissionTypes.parse(row.values[typeColumn]) {
-                    try insertType.bind([SQLValue(row.values[0]), SQLValue(row.values[1]), .text(t)])
-                    try insertType.runToEnd()
+            for c in children {
+                for v in c.child.values(row.values[c.column]) {
+                    try c.insert.bind(key.map { SQLValue(row.values[$0]) } + [.text(v)])
+                    try c.insert.runToEnd()
                 }
             }
         }
@@ -140,7 +146,7 @@ public final class SQLiteStore: LMSDataStore, @unchecked Sendable {
     }
 
     public func tableCounts() throws -> [(table: String, live: Int, deleted: Int)] {
-        let tables = Resource.allCases.map { $0.schema.table } + ["AssignmentSubmissionType"]
+        let tables = registry.tables
         return try classified {
             try tables.map { t in
                 let r = try db.query("SELECT count(*) - count(DeletedAt), count(DeletedAt) FROM \(t)").first ?? []
@@ -150,6 +156,10 @@ public final class SQLiteStore: LMSDataStore, @unchecked Sendable {
     }
 
     public func close() { db.close() }
+
+    static func insertStatement(_ table: String, _ columns: [String]) -> String {
+        "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES (\(columns.map { _ in "?" }.joined(separator: ", ")))"
+    }
 
     /// Runs a read-only query (tests and `status`).
     public func query(_ sql: String, _ arguments: [SQLValue] = []) throws -> [[SQLValue]] {

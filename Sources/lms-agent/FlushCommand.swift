@@ -65,7 +65,8 @@ func printSummary(_ s: RunSummary, json: Bool) throws {
         for e in st.skipped { print("  skipped: \(e)") }
     }
     var t = TextTable("resource", "files", "rows", "inserted", "updated", "restored", "deleted", "waiting", "rejected", "superseded", "held")
-    for r in Resource.allCases {
+    // Forward order: the standard resources' order, then any other by name.
+    for r in s.forward.byResource.keys.map(Resource.init(rawValue:)).sorted() {
         guard let x = s.forward.byResource[r.rawValue] else { continue }
         t.add([r.rawValue, "\(x.files)", "\(x.rows)", "\(x.inserted)", "\(x.updated)", "\(x.restored)", "\(x.softDeleted)", "\(x.waitingRows)", "\(x.rejectedFiles)", "\(x.supersededFiles)", "\(x.heldFiles)"])
     }

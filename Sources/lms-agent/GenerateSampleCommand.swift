@@ -44,7 +44,7 @@ struct GenerateSample: ParsableCommand {
         o.day = day
         let start = ContinuousClock.now
         let summary = try SampleGenerator.write(to: directory, options: o)
-        let parts = Resource.allCases.compactMap { r in summary.rows[r].map { "\(r.rawValue) \($0)" } }
+        let parts = summary.rows.keys.sorted().compactMap { r in summary.rows[r].map { "\(r.rawValue) \($0)" } }
         print("wrote \(summary.files) files, \(summary.totalRows) rows (day \(day)) to \(directory) in \(String(format: "%.2f", (ContinuousClock.now - start).seconds)) s")
         print("  " + parts.joined(separator: ", "))
     }

@@ -70,7 +70,7 @@ struct Inspect: ParsableCommand {
             try options.withAgent(for: .inspect) { agent in
                 let (f, rows) = try agent.stagedRows(ofFile: id, limit: limit)
                 if json { try printJSON(rows); return .success }
-                printRows(rows, resource: f.resource)
+                printRows(rows, schema: f.resource.flatMap { agent.registry[$0] })
                 if rows.isEmpty { print("no staged rows (state \(f.state.rawValue): rows are kept until a newer snapshot of the scope is applied)") }
                 return .success
             }
@@ -108,8 +108,8 @@ struct Inspect: ParsableCommand {
                 if waiting.isEmpty { print("no rows are waiting"); return .success }
                 for w in waiting {
                     print("file \(w.file.id) \(w.file.path): \(w.file.waitingRows) row(s) waiting")
-                    printRows(w.rows, resource: w.file.resource,
-                              only: ["SourceSystemIdentifier"] + (w.file.resource?.schema.parents.map(\.column) ?? []))
+                    let schema = w.file.resource.flatMap { agent.registry[$0] }
+                    printRows(w.rows, schema: schema, only: ["SourceSystemIdentifier"] + (schema?.parents.map(\.column) ?? []))
                 }
                 return .success
             }
@@ -129,9 +129,9 @@ func briefError(_ message: String, path: String, width: Int = 80) -> String {
 }
 
 /// Staged rows as a table: the line, then every column of the resource (or only those named).
-func printRows(_ rows: [StagedRow], resource: Resource?, only: [String]? = nil) {
-    guard let resource, !rows.isEmpty else { return }
-    let names = only ?? resource.schema.columns.map(\.name)
+func printRows(_ rows: [StagedRow], schema: ResourceSchema?, only: [String]? = nil) {
+    guard let schema, !rows.isEmpty else { return }
+    let names = only ?? schema.columns.map(\.name)
     var t = TextTable("line")
     t.header += names
     for r in rows { t.add(["\(r.line)"] + names.map { n in (r.values[n] ?? nil).map { String($0.prefix(40)) } ?? "NULL" }) }

@@ -81,10 +81,10 @@ struct LMSContents: Equatable {
                 joins.append("LEFT JOIN \(t(p.table)) p\(i) ON p\(i).\(p.identity) = t.\(link.foreignKey)")
                 select.append("p\(i).SourceSystemIdentifier")
             }
-            if s.linksEnrollment {
-                let a = ResourceSchema.of(.sectionAssociations)
-                joins.append("LEFT JOIN \(t(a.table)) e ON e.\(a.identity) = t.LMSUserLMSSectionAssociationIdentifier")
-                select.append("e.SourceSystemIdentifier")
+            for (i, link) in s.throughLinks.enumerated() {
+                let a = link.resource.schema
+                joins.append("LEFT JOIN \(t(a.table)) e\(i) ON e\(i).\(a.identity) = t.\(link.foreignKey)")
+                select.append("e\(i).SourceSystemIdentifier")
             }
             select.append("CASE WHEN t.DeletedAt IS NULL THEN 'live' ELSE 'deleted' END")
             for row in try query("SELECT \(select.joined(separator: ", ")) FROM \(t(s.table)) t \(joins.joined(separator: " "))") {

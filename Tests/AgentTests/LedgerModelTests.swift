@@ -44,6 +44,7 @@ struct LedgerModelTests {
             case .attendanceEvents: base = Row.attendance(id, user: "u0", section: "s0")
             case .sectionActivities: base = Row.sectionActivity(id, user: "u0", section: "s0")
             case .systemActivities: base = Row.systemActivity(id, user: "u0")
+            default: preconditionFailure("no lane rows for \(resource)")
             }
             return base.merging(["LastModifiedDate": Lane.modified(value)]) { $1 }
         }

@@ -196,7 +196,7 @@ final class WatchLoop {
     /// An inotify event as the machine sees it: only extract files count, with their stat now.
     private func machineEvent(_ e: FileEvent) -> Machine.Event? {
         func file(_ path: String, _ make: (String, FileStat?) -> Machine.Event) -> Machine.Event? {
-            guard case .file = ExtractPath.classify(path) else { return nil }
+            guard case .file = agent.registry.classify(path) else { return nil }
             return make(path, stat(path))
         }
         switch e {
@@ -295,7 +295,7 @@ final class WatchLoop {
     private func stage(_ paths: [String], started: Double) -> [Machine.Decision] {
         let candidates = paths.compactMap { path -> Candidate? in
             guard let st = stat(path) else { return nil }
-            return Candidate(relativePath: path, classification: ExtractPath.classify(path), size: st.size, mtimeNs: st.mtimeNs)
+            return Candidate(relativePath: path, classification: agent.registry.classify(path), size: st.size, mtimeNs: st.mtimeNs)
         }
         do {
             let (report, changing) = try agent.stage(candidates, shouldStop: { stop.isRequested })
@@ -364,7 +364,7 @@ final class WatchLoop {
     private func logRound(_ stage: StageReport, _ forward: ForwardReport?, _ started: Double) {
         guard stage.seen > 0 || (forward?.total.files ?? 0) > 0 || (forward?.total.waitingRows ?? 0) > 0 else { return }
         var parts: [String] = []
-        for r in Resource.allCases {
+        for r in agent.registry.resources {
             guard let t = forward?.byResource[r.rawValue], t.files > 0 || t.waitingRows > 0 else { continue }
             parts.append("\(r.rawValue) \(t.files) file(s) \(t.rows) row(s)")
         }
