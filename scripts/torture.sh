@@ -180,12 +180,38 @@ pf_table() { if [ "$(cat "$1/engine")" = sqlite ]; then REPLY=ProcessedFiles; el
 step_names=(day1 day2 late-older late-parents)
 late_name=2026-09-01-12-00-00.csv     # older than every generated snapshot
 parents_name=2026-09-03-06-00-00.csv  # newer than day 2
-assoc_header="SourceSystemIdentifier,SourceSystem,EnrollmentStatus,LMSUserSourceSystemIdentifier,LMSSectionSourceSystemIdentifier,CreateDate,LastModifiedDate,SourceCreateDate,SourceLastModifiedDate"
-submission_header="SourceSystemIdentifier,SourceSystem,SubmissionStatus,SubmissionDateTime,EarnedPoints,Grade,AssignmentSourceSystemIdentifier,LMSUserSourceSystemIdentifier,CreateDate,LastModifiedDate,SourceCreateDate,SourceLastModifiedDate"
-users_header="SourceSystemIdentifier,SourceSystem,UserRole,LocalUserIdentifier,SISUserIdentifier,Name,EmailAddress,CreateDate,LastModifiedDate,SourceCreateDate,SourceLastModifiedDate"
 
+# The column lists are the resource schemas': taken from the generated files' headers, never
+# written here. Rows are built and edited by column name.
 header_of() { head -n 1 "$1" | sed $'s/^\xef\xbb\xbf//; s/\r$//'; }
 newest_csv() { local f; f=$(find "$1" -maxdepth 1 -name '*.csv' -size +4c 2>/dev/null | sort | tail -n 1); REPLY=$f; }
+# header_in TREE FOLDER: the header of the first generated file of a resource folder (e.g. submissions).
+header_in() {
+  local f; f=$(find "$1" -path "*/$2/*.csv" -size +4c 2>/dev/null | sort | head -n 1)
+  [ -n "$f" ] || die "the generated tree has no $2 file to take its header from"
+  header_of "$f"
+}
+# col_index HEADER NAME: NAME's 1-based position in HEADER.
+col_index() {
+  local i; i=$(tr ',' '\n' <<<"$1" | grep -nxF "$2" | cut -d: -f1)
+  [ -n "$i" ] || die "no column $2 in the header $1"
+  echo "$i"
+}
+# csv_row HEADER NAME=VALUE...: a row in HEADER's order; unnamed columns are empty, and an unknown
+# name is an error (a schema change must not silently drop a value). Values hold no comma or quote.
+csv_row() {
+  local header=$1; shift
+  awk -v header="$header" 'BEGIN {
+    n = split(header, cols, ","); for (i = 1; i <= n; i++) known[cols[i]] = 1
+    for (i = 1; i < ARGC; i++) {
+      eq = index(ARGV[i], "="); name = substr(ARGV[i], 1, eq - 1)
+      if (!(name in known)) { print "csv_row: no column " name " in " header > "/dev/stderr"; exit 1 }
+      v[name] = substr(ARGV[i], eq + 1)
+    }
+    for (i = 1; i <= n; i++) line = line (i > 1 ? "," : "") v[cols[i]]
+    print line
+  }' "$@"
+}
 
 prepare_steps() {
   local src=$work/src gen=(--users "$users" --sections "$sections" --assignments-per-section "$per")
@@ -194,7 +220,14 @@ prepare_steps() {
   "$bin" generate-sample "$src/2" "${gen[@]}" --day 2 >/dev/null
   mkdir -p "$src/3" "$src/4"
   newest_csv "$src/2/users"; local day2_users=$REPLY
-  [ "$(header_of "$day2_users")" = "$users_header" ] || die "unexpected users header in $day2_users"
+  local users_header assoc_header submission_header
+  users_header=$(header_of "$day2_users")
+  assoc_header=$(header_in "$src/2" section-associations)
+  submission_header=$(header_in "$src/2" submissions)
+  local a_status a_created a_modified s_status s_modified
+  a_status=$(col_index "$assoc_header" EnrollmentStatus); a_created=$(col_index "$assoc_header" CreateDate)
+  a_modified=$(col_index "$assoc_header" LastModifiedDate)
+  s_status=$(col_index "$submission_header" SubmissionStatus); s_modified=$(col_index "$submission_header" LastModifiedDate)
   local system; system=$(sed -n 2p "$day2_users" | cut -d, -f2)
   local k=0 dir section out a
   for dir in $(find "$src/2" -mindepth 1 -maxdepth 1 -name 'section=*' | sort | head -n "$late"); do
@@ -210,9 +243,12 @@ prepare_steps() {
       echo "$assoc_header"
       if [ -n "$REPLY" ]; then
         [ "$(header_of "$REPLY")" = "$assoc_header" ] || die "unexpected header in $REPLY"
-        awk -F, -v OFS=, 'FNR > 1 && !/"/ && n++ < 2 { $3 = "Inactive"; $6 = "2026-08-01 08:00:00"; $7 = "2026-09-01 11:00:00"; print }' "$REPLY"
+        awk -F, -v OFS=, -v st="$a_status" -v cr="$a_created" -v mo="$a_modified" \
+          'FNR > 1 && !/"/ && n++ < 2 { $st = "Inactive"; $cr = "2026-08-01 08:00:00"; $mo = "2026-09-01 11:00:00"; print }' "$REPLY"
       fi
-      echo "$(( 9900000000 + k )),$system,Active,$orphan_user,$section,2026-09-01 10:00:00,2026-09-01 10:00:00,,"
+      csv_row "$assoc_header" SourceSystemIdentifier=$(( 9900000000 + k )) SourceSystem="$system" EnrollmentStatus=Active \
+        LMSUserSourceSystemIdentifier=$orphan_user LMSSectionSourceSystemIdentifier="$section" \
+        CreateDate="2026-09-01 10:00:00" LastModifiedDate="2026-09-01 10:00:00"
     } > "$out"
     # The same for the submissions of the section's first assignment.
     a=$(find "$dir" -mindepth 1 -maxdepth 1 -name 'assignment=*' | sort | head -n 1)
@@ -225,9 +261,12 @@ prepare_steps() {
       echo "$submission_header"
       if [ -n "$REPLY" ]; then
         [ "$(header_of "$REPLY")" = "$submission_header" ] || die "unexpected header in $REPLY"
-        awk -F, -v OFS=, 'FNR > 1 && !/"/ && n++ < 1 { $3 = "late"; $10 = "2026-09-01 11:00:00"; print }' "$REPLY"
+        awk -F, -v OFS=, -v st="$s_status" -v mo="$s_modified" \
+          'FNR > 1 && !/"/ && n++ < 1 { $st = "late"; $mo = "2026-09-01 11:00:00"; print }' "$REPLY"
       fi
-      echo "$(( 99100000000 + k )),$system,on-time,2026-09-01 09:00:00,,,$assignment,$orphan_user,2026-09-01 09:00:00,2026-09-01 09:00:00,,"
+      csv_row "$submission_header" SourceSystemIdentifier=$(( 99100000000 + k )) SourceSystem="$system" SubmissionStatus=on-time \
+        SubmissionDateTime="2026-09-01 09:00:00" AssignmentSourceSystemIdentifier="$assignment" \
+        LMSUserSourceSystemIdentifier=$orphan_user CreateDate="2026-09-01 09:00:00" LastModifiedDate="2026-09-01 09:00:00"
     } > "$out"
   done
   [ "$k" -gt 0 ] || die "the generated tree has no section folders"
@@ -236,7 +275,9 @@ prepare_steps() {
   { cat "$day2_users"
     local i
     for i in $(seq 1 "$k"); do
-      echo "$(( 900000000 + i )),$system,student,,,Late Student $i,late.student.$i@students.example.org,2026-09-03 05:00:00,2026-09-03 05:00:00,,"
+      csv_row "$users_header" SourceSystemIdentifier=$(( 900000000 + i )) SourceSystem="$system" UserRole=student \
+        Name="Late Student $i" EmailAddress="late.student.$i@students.example.org" \
+        CreateDate="2026-09-03 05:00:00" LastModifiedDate="2026-09-03 05:00:00"
     done
   } > "$src/4/users/$parents_name"
   late_sections=$k

@@ -11,15 +11,23 @@ mkdir -p "$work/extract/users"
 XDG_STATE_HOME="$work/state" "$bin" watch --csvpath "$work/extract" --dbname "$work/lms-ds.sqlite" --settle-seconds "$settle" 2>"$work/watch.log" &
 pid=$!
 trap 'kill -TERM $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT
+# The users header is the schema's: taken from a generated file, never written here.
+"$bin" generate-sample "$work/sample" --users 1 --sections 1 >/dev/null
+header=$(head -n 1 "$(find "$work/sample/users" -name '*.csv' | head -n 1)" | sed $'s/^\xef\xbb\xbf//')
 sleep 1
-python3 - "$work" <<'PY'
-import sqlite3, sys, time
-work = sys.argv[1]
-header = "SourceSystemIdentifier,SourceSystem,UserRole,LocalUserIdentifier,SISUserIdentifier,Name,EmailAddress,CreateDate,LastModifiedDate,SourceCreateDate,SourceLastModifiedDate\n"
+python3 - "$work" "$header" <<'PY'
+import csv, io, sqlite3, sys, time
+work, header = sys.argv[1], sys.argv[2].split(",")
 latencies = []
 for k in range(5):
+    text = io.StringIO()
+    w = csv.DictWriter(text, fieldnames=header, lineterminator="\n")
+    w.writeheader()
+    for i in range(5):
+        w.writerow({"SourceSystemIdentifier": f"u{i}", "SourceSystem": "TestLMS", "UserRole": "student", "Name": f"User {i} v{k}",
+                    "EmailAddress": f"u{i}@x.org", "CreateDate": "2026-08-01 08:00:00", "LastModifiedDate": "2026-09-01 08:00:00"})
     with open(f"{work}/extract/users/2026-09-{k + 1:02d}-06-00-00.csv", "w") as f:
-        f.write(header + "".join(f"u{i},TestLMS,student,,,User {i} v{k},u{i}@x.org,2026-08-01 08:00:00,2026-09-01 08:00:00,,\n" for i in range(5)))
+        f.write(text.getvalue())
     closed = time.time()
     while True:
         try:
