@@ -61,8 +61,8 @@ public struct Forwarder {
         self.deleteGuard = deleteGuard
     }
 
-    /// Forwards everything pending. Throws `StoreError.unavailable` when the LMS-DS cannot be
-    /// reached; what was not forwarded stays pending.
+    /// Forwards everything pending. Throws a `StoreError` of cause `.unavailable` when the LMS-DS
+    /// cannot be reached; what was not forwarded stays pending.
     public func forwardPending(shouldStop: () -> Bool = { false }) throws -> ForwardReport {
         let report = try buffer.batch { try forwardPendingInBatch(shouldStop: shouldStop) }
         logger.debug("forward: pass done")
@@ -97,21 +97,26 @@ public struct Forwarder {
                 } else {
                     try forwardSnapshot(file, &tally)
                 }
-            } catch let StoreError.rejected(message) {
-                let text = "\(file.path): \(message)"
-                logger.error("rejected by the LMS-DS: \(text)")
-                try buffer.markRejected(file, error: message)
-                tally.rejectedFiles += 1
-                report.errors.append(text)
-            } catch let StoreError.guarded(deleting, live) {
-                let reason = "held by the mass-delete guard: it would soft-delete \(deleting) of the \(live) live rows of its scope (more than \(Int((deleteGuard?.maxShare ?? 0) * 100)) %); nothing of it was applied. If the deletions are real, `lms-agent release \(file.id)`; a newer snapshot that passes the guard replaces it"
-                logger.error("\(file.path): \(reason)")
-                try buffer.markHeld(file, reason: reason)
-                tally.heldFiles += 1
-                report.errors.append("\(file.path): \(reason)")
-            } catch let StoreError.unavailable(message) {
-                try? buffer.noteAttemptFailed(file, error: message)
-                throw StoreError.unavailable(message)
+            } catch let e as StoreError {
+                switch e.cause {
+                case .dataRefused:
+                    let text = "\(file.path): \(e.message)"
+                    logger.error("rejected by the LMS-DS: \(text)")
+                    try buffer.markRejected(file, error: e.message)
+                    tally.rejectedFiles += 1
+                    report.errors.append(text)
+                case .guarded(let deleting, let live):
+                    let reason = "held by the mass-delete guard: it would soft-delete \(deleting) of the \(live) live rows of its scope (more than \(Int((deleteGuard?.maxShare ?? 0) * 100)) %); nothing of it was applied. If the deletions are real, `lms-agent release \(file.id)`; a newer snapshot that passes the guard replaces it"
+                    logger.error("\(file.path): \(reason)")
+                    try buffer.markHeld(file, reason: reason)
+                    tally.heldFiles += 1
+                    report.errors.append("\(file.path): \(reason)")
+                case .unavailable:
+                    try? buffer.noteAttemptFailed(file, error: e.message)
+                    throw e
+                case .migration:
+                    throw e
+                }
             }
             try buffer.batchTick()
         }
@@ -155,7 +160,7 @@ public struct Forwarder {
 
     public func request(for file: LedgerFile, mode: ApplyRequest.Mode, droppedKeys: [NaturalKey] = []) throws -> ApplyRequest {
         guard let resource = file.resource, let schema = buffer.registry[resource] else {
-            throw StoreError.rejected("its resource \(file.resource?.rawValue ?? "(none)") is not registered in this agent")
+            throw StoreError.dataRefused("its resource \(file.resource?.rawValue ?? "(none)") is not registered in this agent")
         }
         var deleteSystems = file.sourceSystems
         if deleteSystems.isEmpty {
@@ -193,7 +198,7 @@ public struct Forwarder {
         if file.rowCount > 0, try !buffer.hasStagedRows(file) {
             // A snapshot without its rows would soft-delete its whole scope. Only a bug or a damaged
             // buffer can get here; refuse rather than delete.
-            throw StoreError.rejected("its staged rows are missing from the buffer (\(file.rowCount) expected); it was not applied. Change the file or delete the buffer to stage it again")
+            throw StoreError.dataRefused("its staged rows are missing from the buffer (\(file.rowCount) expected); it was not applied. Change the file or delete the buffer to stage it again")
         }
         var dropped: [NaturalKey] = []
         if file.resource.flatMap({ buffer.registry[$0] })?.deleteScope == .previousSnapshot, let previous {

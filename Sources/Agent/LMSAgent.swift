@@ -281,9 +281,9 @@ public final class LMSAgent {
             do {
                 let store = try openStore()
                 forward = try shouldStop() ? ForwardReport() : forwarder(store: store).forwardPending(shouldStop: shouldStop)
-            } catch let StoreError.unavailable(message) {
-                unavailable = message
-                logger.error("the LMS-DS is unavailable; everything staged stays in the buffer for resume: \(message)")
+            } catch let e as StoreError where e.cause == .unavailable {
+                unavailable = e.message
+                logger.error("the LMS-DS is unavailable; everything staged stays in the buffer for resume: \(e.message)")
             } catch {
                 // The buffer could not record what the LMS-DS committed: the next pass finds those
                 // files in ProcessedFiles and only marks them.

@@ -27,7 +27,7 @@ extension Buffer {
     /// When `error` is a fault of the buffer's environment (disk full, I/O, permission, locked),
     /// the reason; nil for anything else.
     public static func environmentFault(_ error: any Error) -> String? {
-        if let e = error as? SQLiteError { return e.isDataFault ? nil : e.message }
+        if let e = error as? SQLiteError { return e.fault == .data ? nil : e.message }
         if case BufferError.read(_, let why) = error { return why }
         return nil
     }

@@ -21,8 +21,7 @@ extension Buffer {
             let lines = try db.query("PRAGMA quick_check(5)").compactMap { $0.first?.text }
             return lines == ["ok"] ? nil : lines.joined(separator: "; ")
         } catch let e as SQLiteError {
-            // SQLITE_CORRUPT (11) and SQLITE_NOTADB (26), with or without an extended code.
-            return [11, 26].contains(e.code & 0xff) ? e.message : nil
+            return e.fault == .damaged ? e.message : nil
         } catch {
             return nil
         }

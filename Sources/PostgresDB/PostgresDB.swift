@@ -22,20 +22,27 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable {
         (sqlState.map { "[\($0)] " } ?? "") + message
     }
 
-    /// Worth retrying later rather than rejecting the data: connection, authentication, server
-    /// shutdown, lock or serialization trouble, out of resources.
-    public var isTransient: Bool {
-        if connectionLost { return true }
-        guard let s = sqlState else { return false }
-        return ["08", "28", "53", "57", "40", "3D"].contains(String(s.prefix(2))) || s == "55P03"
+    /// What an error says about its cause: the one reading of SQLSTATEs and lost connections.
+    public enum Fault: Sendable, Equatable {
+        /// The server refused the data itself: a data exception (22), an integrity constraint (23)
+        /// or a program limit such as an over-long index row (54). The same data fails again.
+        case data
+        /// Worth retrying later: the connection is lost or cannot be made (08), authentication (28),
+        /// out of resources such as a full disk (53), shutdown (57), a lock or serialization
+        /// conflict (40, 55P03), a database that does not exist yet (3D).
+        case transient
+        /// The server refused the statement for neither reason: permission (42501), a missing table
+        /// or function, an error of a script itself. Neither the data's fault nor one that passes.
+        case refused
     }
 
-    /// The server refused the data itself: a data exception (22), an integrity constraint (23) or a
-    /// program limit such as an over-long index row (54). Retrying the same data fails again. Any
-    /// other error (connection, disk full, permission, shutdown, a missing table) is not the data's.
-    public var isDataFault: Bool {
-        guard !connectionLost, let s = sqlState else { return false }
-        return ["22", "23", "54"].contains(String(s.prefix(2)))
+    public var fault: Fault {
+        if connectionLost { return .transient }
+        guard let s = sqlState else { return .refused }
+        let sqlClass = String(s.prefix(2))
+        if ["22", "23", "54"].contains(sqlClass) { return .data }
+        if ["08", "28", "53", "57", "40", "3D"].contains(sqlClass) || s == "55P03" { return .transient }
+        return .refused
     }
 }
 

@@ -15,15 +15,29 @@ public struct SQLiteError: Error, CustomStringConvertible, Sendable {
         if let sql { return "SQLite error \(code): \(message) (in: \(sql.prefix(120)))" }
         return "SQLite error \(code): \(message)"
     }
-    /// The database is locked or busy (another process holds a write lock).
-    public var isBusy: Bool { code & 0xff == SQLITE_BUSY || code & 0xff == SQLITE_LOCKED }
 
-    /// The data was refused (a constraint, a type, a value too big): retrying the same data fails
-    /// again. Every other error is a fault of the environment or of the program (disk full, I/O,
-    /// permission, locked, cannot open, corrupt, missing table) and says nothing about the data.
-    public var isDataFault: Bool {
-        let primary = code & 0xff
-        return primary == SQLITE_CONSTRAINT || primary == SQLITE_MISMATCH || primary == SQLITE_TOOBIG
+    /// What an error says about its cause, by its primary result code: the one reading of SQLite's
+    /// codes, for the buffer and the LMS-DS alike.
+    public enum Fault: Sendable, Equatable {
+        /// The data was refused (a constraint, a type, a value too big): retrying the same data
+        /// fails again.
+        case data
+        /// Another connection holds the lock (BUSY, LOCKED) beyond the busy timeout.
+        case busy
+        /// The file is not a database or its pages are damaged (CORRUPT, NOTADB).
+        case damaged
+        /// Anything else is a fault of the environment or of the program (disk full, I/O,
+        /// permission, cannot open, a missing table) and says nothing about the data.
+        case environment
+    }
+
+    public var fault: Fault {
+        switch code & 0xff {
+        case SQLITE_CONSTRAINT, SQLITE_MISMATCH, SQLITE_TOOBIG: return .data
+        case SQLITE_BUSY, SQLITE_LOCKED: return .busy
+        case SQLITE_CORRUPT, SQLITE_NOTADB: return .damaged
+        default: return .environment
+        }
     }
 }
 

@@ -45,7 +45,7 @@ public struct ApplyRequest: Sendable {
 /// The mass-delete guard: an extractor that fails half-way can write a users file with 3 of 5,000
 /// users, and applied, it would soft-delete 4,997 students. A snapshot that would soft-delete more
 /// than `maxShare` of its scope's live rows, in a scope of at least `minimumScope` live rows, is
-/// not applied (the store rolls it back and says `StoreError.guarded`).
+/// not applied (the store rolls it back and throws a `StoreError` of cause `.guarded`).
 public struct DeleteGuard: Sendable, Equatable, Codable {
     /// The largest share (0...1) of a scope's live rows one snapshot may soft-delete.
     public var maxShare: Double
@@ -92,27 +92,76 @@ public struct ApplyResult: Sendable, Equatable {
     public init() {}
 }
 
-/// Why a store could not do its work. Each engine maps its own errors to these in one place
-/// (`SQLiteStore.classify`, `PostgresStore.classify`): only a fault of the data rejects a file.
-public enum StoreError: Error, CustomStringConvertible, Sendable {
-    /// A fault of the environment, not of the data: the LMS-DS cannot be reached, its disk is full,
-    /// an I/O or permission error, a lock timeout, a missing table. Staged work waits and is retried.
-    case unavailable(String)
-    /// The LMS-DS refused this file's data (constraint, type, value). The file is rejected; others go on.
-    case rejected(String)
-    /// The schema scripts could not be applied.
-    case migration(String)
-    /// The mass-delete guard stopped the file: it would soft-delete `deleting` of the `live` rows its
-    /// scope had. Nothing of it was applied.
-    case guarded(deleting: Int, live: Int)
+/// Why a store could not do its work: a typed cause to switch on, the engine's own code when an
+/// engine error was behind it, and the words for the operator. Each engine maps its errors to these
+/// in one place (`SQLiteStore.classify`, `PostgresStore.classify`): only a fault of the data
+/// rejects a file.
+public struct StoreError: Error, CustomStringConvertible, Sendable {
+    public enum Cause: Sendable, Equatable {
+        /// A fault of the environment, not of the data: the LMS-DS cannot be reached, its disk is
+        /// full, an I/O or permission error, a lock timeout, a missing table. Staged work waits and
+        /// is retried.
+        case unavailable
+        /// The LMS-DS refused this file's data (constraint, type, value). The file is rejected;
+        /// others go on.
+        case dataRefused
+        /// The schema scripts could not be applied.
+        case migration
+        /// The mass-delete guard stopped the file: it would soft-delete `deleting` of the `live`
+        /// rows its scope had. Nothing of it was applied.
+        case guarded(deleting: Int, live: Int)
+    }
+
+    public let cause: Cause
+    /// The engine's code for the error behind this one (nil when the store itself found the fault).
+    public let engineCode: EngineCode?
+    /// What went wrong, without the cause's prefix (the buffer's rejection reason, `status`).
+    public let message: String
+
+    public init(_ cause: Cause, _ message: String, engineCode: EngineCode? = nil) {
+        self.cause = cause
+        self.message = message
+        self.engineCode = engineCode
+    }
+
+    public static func unavailable(_ message: String, engineCode: EngineCode? = nil) -> StoreError {
+        StoreError(.unavailable, message, engineCode: engineCode)
+    }
+
+    public static func dataRefused(_ message: String, engineCode: EngineCode? = nil) -> StoreError {
+        StoreError(.dataRefused, message, engineCode: engineCode)
+    }
+
+    public static func migration(_ message: String, engineCode: EngineCode? = nil) -> StoreError {
+        StoreError(.migration, message, engineCode: engineCode)
+    }
+
+    public static func guarded(deleting: Int, live: Int) -> StoreError {
+        StoreError(.guarded(deleting: deleting, live: live),
+                   "it would soft-delete \(deleting) of the \(live) live rows of its scope (\(live > 0 ? 100 * deleting / live : 0) %)")
+    }
+
+    public var description: String {
+        switch cause {
+        case .unavailable: return "LMS-DS unavailable: \(message)"
+        case .dataRefused: return "LMS-DS refused the data: \(message)"
+        case .migration: return "migration failed: \(message)"
+        case .guarded: return message
+        }
+    }
+}
+
+/// An engine's own code for an error, as its documentation lists it.
+public enum EngineCode: Sendable, Hashable, CustomStringConvertible {
+    /// SQLite's extended result code (2067 is SQLITE_CONSTRAINT_UNIQUE, 13 SQLITE_FULL).
+    case sqlite(Int32)
+    /// PostgreSQL's five-character SQLSTATE (23505 is unique_violation, 53100 disk_full).
+    case sqlState(String)
 
     public var description: String {
         switch self {
-        case .unavailable(let m): return "LMS-DS unavailable: \(m)"
-        case .rejected(let m): return "LMS-DS refused the data: \(m)"
-        case .migration(let m): return "migration failed: \(m)"
-        case .guarded(let d, let live):
-            return "it would soft-delete \(d) of the \(live) live rows of its scope (\(live > 0 ? 100 * d / live : 0) %)"
+        case .sqlite(let code): return "SQLite \(code)"
+        case .sqlState(let state): return "SQLSTATE \(state)"
         }
     }
 }
@@ -133,15 +182,20 @@ public enum ProcessedRecord: Sendable, Equatable {
 extension LMSDataStore {
     /// `ProcessedFiles` has this file merged with this checksum, or recorded by the upstream loader.
     public func isApplied(fullPath: String, checksum: String) throws -> Bool {
-        switch try processedRecord(fullPath: fullPath) {
+        try processedRecord(fullPath: fullPath).isApplied(checksum: checksum)
+    }
+}
+
+extension ProcessedRecord {
+    /// The file is merged with this checksum, or recorded by the upstream loader.
+    func isApplied(checksum: String) -> Bool {
+        switch self {
         case .none, .recordedNotApplied: return false
         case .upstream: return true
         case .applied(let c): return c == checksum
         }
     }
-}
 
-extension ProcessedRecord {
     /// Reads a `ProcessedFiles` row: its `Checksum` and `Applied` columns. `Applied` is NULL on rows
     /// written before the column existed, which were all merged.
     init(checksum: String?, applied: String?) {

@@ -1,5 +1,6 @@
 import Extract
 import PostgresDB
+import Synchronization
 
 /// How to reach a PostgreSQL LMS-DS. The password is never part of `description`.
 public struct PostgresTarget: Sendable, CustomStringConvertible {
@@ -61,17 +62,26 @@ public struct PostgresTarget: Sendable, CustomStringConvertible {
 
 /// The LMS-DS on PostgreSQL, over libpq: the upstream `lms` schema (lower-case names), COPY into
 /// session-local staging tables, the generated merge, one transaction per file under an advisory lock.
-public final class PostgresStore: LMSDataStore, @unchecked Sendable {
+///
+/// Sendable because everything that changes (the connection, which libpq allows one thread at a
+/// time, and what was created on it) lives in `session`, reached only through its lock: two tasks
+/// never use the connection at once. The compiler checks the rest.
+public final class PostgresStore: LMSDataStore {
     public let target: PostgresTarget
     let extraMigrations: String?
     /// The resources whose tables this LMS-DS holds (their DDL: the shipped scripts and `extraMigrations`).
     public let registry: ResourceRegistry
     let dialect = PostgresDialect()
-    private var connection: PostgresConnection?
-    private var stagingCreated: Set<String> = []
-    /// Rows the agent added to each table since it last refreshed the table's planner statistics,
-    /// and the table's size then.
-    private var growth: [String: (added: Int, base: Int)] = [:]
+
+    /// One connection and what this agent made of it.
+    struct Session {
+        var connection: PostgresConnection?
+        var stagingCreated: Set<String> = []
+        /// Rows the agent added to each table since it last refreshed the table's planner
+        /// statistics, and the table's size then.
+        var growth: [String: (added: Int, base: Int)] = [:]
+    }
+    private let session = Mutex(Session())
 
     /// Files up to this many rows are merged with index nested loops only.
     static let smallFile = 20_000
@@ -81,61 +91,92 @@ public final class PostgresStore: LMSDataStore, @unchecked Sendable {
     public static let lockKey: Int64 = 0x6C6D_7361_6765_6E74
 
     public var location: String {
-        if let c = connection, c.isOK { return "postgresql://\(c.summary)" }
-        return target.description
+        session.withLock { s in
+            if let c = s.connection, c.isOK { return "postgresql://\(c.summary)" }
+            return target.description
+        }
     }
 
     public init(target: PostgresTarget, extraMigrations: String? = nil, registry: ResourceRegistry = .standard) throws {
         self.target = target
         self.extraMigrations = extraMigrations
         self.registry = registry
-        _ = try connect()
+        try withSession { _, _ in }
     }
 
-    /// The open connection, reconnecting when it was lost (the server restarted, the network dropped).
-    private func connect() throws -> PostgresConnection {
-        if let c = connection, c.isOK { return c }
-        connection = nil
-        stagingCreated = []
-        do {
-            let c = try PostgresConnection(parameters: target.parameters, expandDBName: target.connectionString != nil)
-            try c.execute("SET TIME ZONE 'UTC'")
-            connection = c
-            return c
-        } catch let e as PostgresError {
-            throw StoreError.unavailable("cannot connect to \(target): \(e.message)")
-        }
+    /// What the store was doing when an error came.
+    enum Work {
+        /// Connecting to `target`.
+        case connecting(PostgresTarget)
+        /// Applying the schema script `script`: a refusal of the server is a failed migration.
+        case migrating(script: String)
+        /// Reading or applying files.
+        case working
     }
 
     /// The one place where libpq's and the server's errors become the store's: only a fault of the
     /// data (SQLSTATE classes 22, 23, 54) rejects a file. Everything else (connection, authentication,
-    /// disk full, shutdown, permission, a missing table) leaves the file staged to be retried.
-    func classify(_ error: any Error) -> any Error {
+    /// disk full, shutdown, permission, a missing table) leaves the file staged to be retried,
+    /// except that a schema script the server refuses is a failed migration, named.
+    static func classify(_ error: any Error, during work: Work = .working) -> any Error {
         guard let e = error as? PostgresError else { return error }
-        if let c = connection, !c.isOK { connection = nil }
-        if e.isDataFault { return StoreError.rejected(e.description) }
-        return StoreError.unavailable(e.description)
+        let code = e.sqlState.map { EngineCode.sqlState($0) }
+        switch (work, e.fault) {
+        case (.connecting(let target), _): return StoreError.unavailable("cannot connect to \(target): \(e.message)", engineCode: code)
+        case (.migrating(let script), .data), (.migrating(let script), .refused):
+            return StoreError.migration("\(script): \(e.description)", engineCode: code)
+        case (_, .data): return StoreError.dataRefused(e.description, engineCode: code)
+        case (_, .transient), (_, .refused): return StoreError.unavailable(e.description, engineCode: code)
+        }
     }
 
-    /// Runs `body`, mapping errors with `classify`.
+    /// Runs `body` with the open connection, holding the session's lock; reconnects first when the
+    /// connection was lost (the server restarted, the network dropped), and forgets one that an
+    /// error left broken. Errors are mapped by `classify`. Every use of the connection goes through
+    /// here (or `inTransaction`); `body` must not call back into the store's public methods (the
+    /// lock is not recursive).
     @discardableResult
-    private func classified<T>(_ body: () throws -> T) throws -> T {
-        do { return try body() } catch { throw classify(error) }
+    func withSession<T: Sendable>(during work: Work = .working,
+                                          _ body: (PostgresConnection, inout Session) throws -> T) throws -> T {
+        try session.withLock { s in
+            if s.connection.map({ !$0.isOK }) ?? true {
+                // Session-local staging tables went with the old connection.
+                s.connection = nil
+                s.stagingCreated = []
+                do {
+                    let c = try PostgresConnection(parameters: target.parameters, expandDBName: target.connectionString != nil)
+                    try c.execute("SET TIME ZONE 'UTC'")
+                    s.connection = c
+                } catch {
+                    throw PostgresStore.classify(error, during: .connecting(target))
+                }
+            }
+            let c = s.connection!
+            do {
+                return try body(c, &s)
+            } catch {
+                if !c.isOK { s.connection = nil }
+                throw PostgresStore.classify(error, during: work)
+            }
+        }
     }
 
-    /// Runs `body` in one transaction holding the agent's lock; maps errors to StoreError.
+    /// Runs `body` in one transaction holding the agent's advisory lock (and the session's).
     @discardableResult
-    private func inTransaction<T>(mapError: ((PostgresError) -> StoreError?)? = nil, _ body: (PostgresConnection) throws -> T) throws -> T {
-        let c = try connect()
+    func inTransaction<T: Sendable>(during work: Work = .working, _ body: (PostgresConnection) throws -> T) throws -> T {
+        try withSession(during: work) { c, _ in try transaction(c) { try body(c) } }
+    }
+
+    /// One transaction on `c` under the agent's advisory lock; rolled back when `body` throws.
+    private func transaction<T>(_ c: PostgresConnection, _ body: () throws -> T) throws -> T {
         do {
             try c.executeBatch("BEGIN; SELECT pg_advisory_xact_lock(\(PostgresStore.lockKey))")
-            let result = try body(c)
+            let result = try body()
             try c.execute("COMMIT")
             return result
         } catch {
             if c.isOK { _ = try? c.execute("ROLLBACK") }
-            if let e = error as? PostgresError, let mapped = mapError?(e) { throw mapped }
-            throw classify(error)
+            throw error
         }
     }
 
@@ -168,7 +209,7 @@ public final class PostgresStore: LMSDataStore, @unchecked Sendable {
         }
         for script in scripts {
             // A script the server refuses (not a lost connection) is a migration failure, named.
-            try inTransaction(mapError: { $0.isTransient ? nil : StoreError.migration("\(script.name): \($0.description)") }) { c in
+            try inTransaction(during: .migrating(script: script.name)) { c in
                 guard try c.execute("SELECT 1 FROM lms.MigrationJournal WHERE Script = $1", [script.name]).rows.isEmpty else { return }
                 try c.executeBatch(script.sql)
                 try c.execute("INSERT INTO lms.MigrationJournal (Script, Checksum) VALUES ($1, $2)", [script.name, script.checksum])
@@ -183,11 +224,12 @@ public final class PostgresStore: LMSDataStore, @unchecked Sendable {
 
     /// For `--no-migrate`: the schema must already have the agent's additions.
     public func verifySchema() throws {
-        let c = try connect()
-        let rows = try c.execute("""
-            SELECT count(*) FROM information_schema.columns WHERE table_schema = 'lms' AND table_name = 'processedfiles'
-            AND column_name IN ('checksum', 'applied')
-            """).rows
+        let rows = try withSession { c, _ in
+            try c.execute("""
+                SELECT count(*) FROM information_schema.columns WHERE table_schema = 'lms' AND table_name = 'processedfiles'
+                AND column_name IN ('checksum', 'applied')
+                """).rows
+        }
         guard rows.first?.first == "2" else {
             throw StoreError.migration("the lms schema is missing or lacks lms-agent's scripts; run once with an account that may run DDL (without --no-migrate)")
         }
@@ -196,27 +238,30 @@ public final class PostgresStore: LMSDataStore, @unchecked Sendable {
     // MARK: files
 
     public func processedRecord(fullPath: String) throws -> ProcessedRecord {
-        let c = try connect()
-        return try classified {
-            guard let row = try c.execute("SELECT Checksum, Applied FROM lms.ProcessedFiles WHERE FullPath = $1", [fullPath]).rows.first else { return .none }
-            return ProcessedRecord(checksum: row[0], applied: row[1])
-        }
+        try withSession { c, _ in try PostgresStore.processedRecord(c, fullPath: fullPath) }
+    }
+
+    private static func processedRecord(_ c: PostgresConnection, fullPath: String) throws -> ProcessedRecord {
+        guard let row = try c.execute("SELECT Checksum, Applied FROM lms.ProcessedFiles WHERE FullPath = $1", [fullPath]).rows.first else { return .none }
+        return ProcessedRecord(checksum: row[0], applied: row[1])
     }
 
     public func apply(_ request: ApplyRequest, rows: RowStream) throws -> ApplyResult {
-        try createStagingIfNeeded(MergeSQL(schema: request.schema, registry: registry, dialect: dialect, present: request.presentColumns))
-        let result = try inTransaction { c in try applyInTransaction(c, request, rows: rows) }
-        try refreshStatisticsIfGrown(request.schema.table, by: result.inserted)
-        return result
+        let merge = MergeSQL(schema: request.schema, registry: registry, dialect: dialect, present: request.presentColumns)
+        return try withSession { c, s in
+            try createStagingIfNeeded(c, &s, merge)
+            let result = try transaction(c) { try applyInTransaction(c, request, rows: rows) }
+            try refreshStatisticsIfGrown(c, &s, request.schema.table, by: result.inserted)
+            return result
+        }
     }
 
     /// A table that grew by half since its statistics were taken gets fresh ones. Without this, a
     /// first load plans every merge against "an empty table" (autovacuum lags behind) and each
     /// file's merge scans the whole table: quadratic time.
-    private func refreshStatisticsIfGrown(_ table: String, by inserted: Int) throws {
+    private func refreshStatisticsIfGrown(_ c: PostgresConnection, _ s: inout Session, _ table: String, by inserted: Int) throws {
         guard inserted > 0 else { return }
-        var g = growth[table] ?? (0, -1)
-        let c = try connect()
+        var g = s.growth[table] ?? (0, -1)
         do {
             if g.base < 0 {
                 let tuples = try c.execute("SELECT reltuples FROM pg_class WHERE oid = CAST($1 AS regclass)", ["lms.\(table)"]).rows.first?.first ?? nil
@@ -227,27 +272,25 @@ public final class PostgresStore: LMSDataStore, @unchecked Sendable {
                 try c.execute("ANALYZE lms.\(table)")
                 g = (0, g.base + g.added)
             }
-            growth[table] = g
-        } catch let e as PostgresError {
+            s.growth[table] = g
+        } catch let e as PostgresError where e.fault != .transient {
             // Statistics are an optimisation: an account that may not ANALYZE still loads.
-            if e.isTransient { throw classify(e) }
-            growth[table] = (0, Int.max / 2)
+            s.growth[table] = (0, Int.max / 2)
         }
     }
 
     /// The session's staging tables are created in a transaction of their own, before the file's:
     /// created inside it, a rejected file's rollback would drop them while `stagingCreated` still
     /// listed them, and every later file of the resource would fail ("relation does not exist").
-    private func createStagingIfNeeded(_ merge: MergeSQL) throws {
-        guard !stagingCreated.contains(merge.staging) else { return }
-        let c = try connect()
-        try classified { try c.executeBatch(merge.createStaging.joined(separator: ";\n")) }
-        stagingCreated.insert(merge.staging)
+    private func createStagingIfNeeded(_ c: PostgresConnection, _ s: inout Session, _ merge: MergeSQL) throws {
+        guard !s.stagingCreated.contains(merge.staging) else { return }
+        try c.executeBatch(merge.createStaging.joined(separator: ";\n"))
+        s.stagingCreated.insert(merge.staging)
     }
 
     private func applyInTransaction(_ c: PostgresConnection, _ request: ApplyRequest, rows: RowStream) throws -> ApplyResult {
         let applied = request.mode == .snapshot
-            ? try isApplied(fullPath: request.fullPath, checksum: request.checksum) : false
+            ? try PostgresStore.processedRecord(c, fullPath: request.fullPath).isApplied(checksum: request.checksum) : false
         let now = Timestamp.now()
         let merge = MergeSQL(schema: request.schema, registry: registry, dialect: dialect, present: request.presentColumns)
         if !merge.clearStaging.isEmpty { try c.executeBatch(merge.clearStaging.joined(separator: ";\n")) }
@@ -293,15 +336,14 @@ public final class PostgresStore: LMSDataStore, @unchecked Sendable {
 
     public func recordWithoutApplying(_ request: ApplyRequest) throws {
         try inTransaction { c in
-            if try isApplied(fullPath: request.fullPath, checksum: request.checksum) { return }
+            if try PostgresStore.processedRecord(c, fullPath: request.fullPath).isApplied(checksum: request.checksum) { return }
             try MergeSQL.record(on: PostgresMergeExecutor(connection: c), request, dialect: dialect, now: Timestamp.now(), applied: false)
         }
     }
 
     public func tableCounts() throws -> [(table: String, live: Int, deleted: Int)] {
-        let c = try connect()
         let tables = registry.tables
-        return try classified {
+        return try withSession { c, _ in
             try tables.map { t in
                 let r = try c.execute("SELECT count(*) - count(DeletedAt), count(DeletedAt) FROM lms.\(t)").rows.first ?? []
                 return (t, Int(r.first.flatMap { $0 } ?? "0") ?? 0, Int(r.last.flatMap { $0 } ?? "0") ?? 0)
@@ -310,13 +352,15 @@ public final class PostgresStore: LMSDataStore, @unchecked Sendable {
     }
 
     public func close() {
-        connection = nil
-        stagingCreated = []
+        session.withLock { s in
+            s.connection = nil
+            s.stagingCreated = []
+        }
     }
 
     /// Runs a query (tests and tools). Every value goes through bind parameters.
     public func query(_ sql: String, _ parameters: [String?] = []) throws -> [[String?]] {
-        try connect().execute(sql, parameters).rows
+        try withSession { c, _ in try c.execute(sql, parameters).rows }
     }
 }
 

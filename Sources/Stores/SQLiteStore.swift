@@ -1,12 +1,16 @@
-import Glibc
 import Extract
+import Glibc
 import SQLiteDB
+import Synchronization
 
 /// The embedded LMS-DS: one SQLite file with the upstream tables (no `lms.` schema prefix; SQLite
 /// has none) and the same merge semantics as the server engines. The zero-setup default target.
-public final class SQLiteStore: LMSDataStore, @unchecked Sendable {
+///
+/// Sendable because its one mutable part, the connection (opened without SQLite's own mutex, with
+/// a statement cache), is reached only through `connection`'s lock: two tasks never use it at once.
+public final class SQLiteStore: LMSDataStore {
     public let path: String
-    let db: SQLiteDatabase
+    private let connection: Mutex<SQLiteDatabase>
     let dialect = SQLiteDialect()
     let extraMigrations: String?
     /// The resources whose tables this LMS-DS holds (their DDL: the shipped scripts and `extraMigrations`).
@@ -21,38 +25,69 @@ public final class SQLiteStore: LMSDataStore, @unchecked Sendable {
         self.registry = registry
         if !create && access(path, F_OK) != 0 { throw StoreError.unavailable("no LMS-DS at \(path) yet") }
         do {
-            db = try SQLiteDatabase(path: path, fileMode: 0o600, busyTimeoutMs: 30_000, create: create)
+            let db = try SQLiteDatabase(path: path, fileMode: 0o600, busyTimeoutMs: 30_000, create: create)
             try db.execute("PRAGMA journal_mode = WAL")
             // FULL: once a file is committed here, the buffer may forget it; it must survive power loss.
             try db.execute("PRAGMA synchronous = FULL")
             try db.execute("PRAGMA foreign_keys = ON")
+            connection = Mutex(db)
         } catch {
-            throw StoreError.unavailable("\(error)")
+            throw SQLiteStore.classify(error, during: .opening)
         }
+    }
+
+    /// What the store was doing when an error came.
+    enum Work {
+        /// Opening the file: every failure leaves the LMS-DS unavailable.
+        case opening
+        /// Applying the schema scripts: every failure is a failed migration.
+        case migrating
+        /// Reading or applying files, in the LMS-DS file `path`.
+        case working(path: String?)
     }
 
     /// The one place where SQLite's errors become the store's: only a fault of the data (a
     /// constraint, a type) rejects a file. A full disk, an I/O or permission error, a lock, a file
     /// that cannot be opened is the environment's: the file stays staged and is retried.
-    /// An environment fault names the LMS-DS file (`path`), so that a full disk says which one.
-    static func classify(_ error: any Error, path: String? = nil) -> any Error {
-        guard let e = error as? SQLiteError else { return error }
-        if e.isDataFault { return StoreError.rejected(e.description) }
-        if e.isBusy { return StoreError.unavailable("the LMS-DS file is locked by another process: \(e)") }
-        return StoreError.unavailable((path.map { "the LMS-DS file \($0): " } ?? "") + e.description)
+    /// An environment fault names the LMS-DS file, so that a full disk says which one.
+    static func classify(_ error: any Error, during work: Work = .working(path: nil)) -> any Error {
+        if error is StoreError { return error }
+        let e = error as? SQLiteError
+        let code = e.map { EngineCode.sqlite($0.code) }
+        switch work {
+        case .opening: return StoreError.unavailable("\(error)", engineCode: code)
+        case .migrating: return StoreError.migration("\(error)", engineCode: code)
+        case .working(let path):
+            guard let e else { return error }
+            switch e.fault {
+            case .data: return StoreError.dataRefused(e.description, engineCode: code)
+            case .busy: return StoreError.unavailable("the LMS-DS file is locked by another process: \(e)", engineCode: code)
+            case .damaged, .environment:
+                return StoreError.unavailable((path.map { "the LMS-DS file \($0): " } ?? "") + e.description, engineCode: code)
+            }
+        }
     }
 
-    /// Runs `body`, mapping SQLite's errors with `classify`.
-    private func classified<T>(_ body: () throws -> T) throws -> T {
-        do { return try body() } catch { throw SQLiteStore.classify(error, path: path) }
+    /// Runs `body` on the connection, holding its lock, with SQLite's errors mapped by `classify`.
+    /// Every use of the connection goes through here; `body` must not call back into the store's
+    /// public methods (the lock is not recursive).
+    func withConnection<T: Sendable>(during work: Work? = nil, _ body: (SQLiteDatabase) throws -> T) throws -> T {
+        do {
+            return try connection.withLock { db in try body(db) }
+        } catch {
+            throw SQLiteStore.classify(error, during: work ?? .working(path: path))
+        }
     }
 
     /// Applies the scripts the journal does not list: ours, then the operator's (`--migrations-dir`),
     /// each journaled with its checksum; an operator's script changed since it was applied stops the
     /// migration, named.
     public func migrate() throws {
-        do {
-            let scripts = try MigrationScript.load(engine: "sqlite", extraDirectory: extraMigrations)
+        let scripts: [MigrationScript]
+        do { scripts = try MigrationScript.load(engine: "sqlite", extraDirectory: extraMigrations) } catch {
+            throw SQLiteStore.classify(error, during: .migrating)
+        }
+        try withConnection(during: .migrating) { db in
             try db.transaction {
                 try db.execute("CREATE TABLE IF NOT EXISTS MigrationJournal (Script TEXT NOT NULL CONSTRAINT PK_MigrationJournal PRIMARY KEY, InstallDate TEXT NOT NULL, Checksum TEXT)")
                 // A journal made before checksums were journaled.
@@ -74,30 +109,29 @@ public final class SQLiteStore: LMSDataStore, @unchecked Sendable {
                                    [.text(script.name), .text(Timestamp.now()), .text(script.checksum)])
                     }
                 } catch let e as SQLiteError {
-                    throw StoreError.migration("\(script.name): \(e)")
+                    throw StoreError.migration("\(script.name): \(e)", engineCode: .sqlite(e.code))
                 }
             }
-        } catch let e as StoreError {
-            throw e
-        } catch {
-            throw StoreError.migration("\(error)")
         }
     }
 
     public func apply(_ request: ApplyRequest, rows: RowStream) throws -> ApplyResult {
         // BEGIN IMMEDIATE takes the write lock: the agent's lock on this LMS-DS for the whole file.
-        try classified { try db.transaction(immediate: true) { try applyInTransaction(request, rows: rows) } }
+        try withConnection { db in try db.transaction(immediate: true) { try applyInTransaction(db, request, rows: rows) } }
     }
 
     public func processedRecord(fullPath: String) throws -> ProcessedRecord {
-        try classified {
-            guard let row = try db.query("SELECT Checksum, Applied FROM ProcessedFiles WHERE FullPath = ?", [.text(fullPath)]).first else { return .none }
-            return ProcessedRecord(checksum: row[0].text, applied: row[1].text)
-        }
+        try withConnection { db in try SQLiteStore.processedRecord(db, fullPath: fullPath) }
     }
 
-    private func applyInTransaction(_ request: ApplyRequest, rows: RowStream) throws -> ApplyResult {
-        let applied = request.mode == .snapshot ? try isApplied(fullPath: request.fullPath, checksum: request.checksum) : false
+    private static func processedRecord(_ db: SQLiteDatabase, fullPath: String) throws -> ProcessedRecord {
+        guard let row = try db.query("SELECT Checksum, Applied FROM ProcessedFiles WHERE FullPath = ?", [.text(fullPath)]).first else { return .none }
+        return ProcessedRecord(checksum: row[0].text, applied: row[1].text)
+    }
+
+    private func applyInTransaction(_ db: SQLiteDatabase, _ request: ApplyRequest, rows: RowStream) throws -> ApplyResult {
+        let applied = request.mode == .snapshot
+            ? try SQLiteStore.processedRecord(db, fullPath: request.fullPath).isApplied(checksum: request.checksum) : false
         let now = Timestamp.now()
         let merge = MergeSQL(schema: request.schema, registry: registry, dialect: dialect, present: request.presentColumns)
         // Prepared once per connection and reused: the merge text depends only on the resource and
@@ -137,9 +171,9 @@ public final class SQLiteStore: LMSDataStore, @unchecked Sendable {
     }
 
     public func recordWithoutApplying(_ request: ApplyRequest) throws {
-        try classified {
+        try withConnection { db in
             try db.transaction(immediate: true) {
-                if try isApplied(fullPath: request.fullPath, checksum: request.checksum) { return }
+                if try SQLiteStore.processedRecord(db, fullPath: request.fullPath).isApplied(checksum: request.checksum) { return }
                 try MergeSQL.record(on: SQLiteMergeExecutor(db: db), request, dialect: dialect, now: Timestamp.now(), applied: false)
             }
         }
@@ -147,7 +181,7 @@ public final class SQLiteStore: LMSDataStore, @unchecked Sendable {
 
     public func tableCounts() throws -> [(table: String, live: Int, deleted: Int)] {
         let tables = registry.tables
-        return try classified {
+        return try withConnection { db in
             try tables.map { t in
                 let r = try db.query("SELECT count(*) - count(DeletedAt), count(DeletedAt) FROM \(t)").first ?? []
                 return (t, Int(r.first?.integer ?? 0), Int(r.last?.integer ?? 0))
@@ -155,7 +189,7 @@ public final class SQLiteStore: LMSDataStore, @unchecked Sendable {
         }
     }
 
-    public func close() { db.close() }
+    public func close() { connection.withLock { $0.close() } }
 
     static func insertStatement(_ table: String, _ columns: [String]) -> String {
         "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES (\(columns.map { _ in "?" }.joined(separator: ", ")))"
@@ -163,7 +197,7 @@ public final class SQLiteStore: LMSDataStore, @unchecked Sendable {
 
     /// Runs a read-only query (tests and `status`).
     public func query(_ sql: String, _ arguments: [SQLValue] = []) throws -> [[SQLValue]] {
-        try db.query(sql, arguments)
+        try connection.withLock { db in try db.query(sql, arguments) }
     }
 }
 

@@ -123,8 +123,8 @@ struct ReviewDefectTests {
     // MARK: defect 4 (the real disk-full runs are in the fault tests)
 
     @Test func theEnginesClassifyFaultsOfTheEnvironmentAsUnavailable() throws {
-        func isUnavailable(_ e: any Error) -> Bool { if case StoreError.unavailable = e { return true }; return false }
-        func isRejected(_ e: any Error) -> Bool { if case StoreError.rejected = e { return true }; return false }
+        func isUnavailable(_ e: any Error) -> Bool { (e as? StoreError)?.cause == .unavailable }
+        func isRejected(_ e: any Error) -> Bool { (e as? StoreError)?.cause == .dataRefused }
         // SQLite primary codes: 13 FULL, 10 IOERR, 8 READONLY, 14 CANTOPEN, 3 PERM, 5 BUSY, 11 CORRUPT; 19 CONSTRAINT, 20 MISMATCH, 18 TOOBIG.
         for code: Int32 in [13, 10, 8, 14, 3, 5, 11, 1, 10 | (4 << 8)] {
             #expect(isUnavailable(SQLiteStore.classify(SQLiteError(code: code, message: "x", sql: nil))), "code \(code)")
@@ -134,10 +134,10 @@ struct ReviewDefectTests {
         }
         // SQLSTATE: disk full, I/O, shutdown, permission, undefined table, connection: not the data's.
         for state in ["53100", "58030", "57P01", "42501", "42P01", "08006", "40001"] {
-            #expect(!PostgresError(sqlState: state, message: "x", connectionLost: false).isDataFault, "\(state)")
+            #expect(isUnavailable(PostgresStore.classify(PostgresError(sqlState: state, message: "x", connectionLost: false))), "\(state)")
         }
         for state in ["22007", "22001", "23505", "23514", "54000"] {
-            #expect(PostgresError(sqlState: state, message: "x", connectionLost: false).isDataFault, "\(state)")
+            #expect(isRejected(PostgresStore.classify(PostgresError(sqlState: state, message: "x", connectionLost: false))), "\(state)")
         }
     }
 

@@ -24,7 +24,7 @@ import Testing
     /// The message of the migration error that a flush of `w` stops with; records an issue naming
     /// `what` when the flush is not refused.
     func migrationRefusal(_ w: World, _ what: String) throws -> String {
-        do { _ = try w.flush() } catch let StoreError.migration(message) { return message }
+        do { _ = try w.flush() } catch let e as StoreError where e.cause == .migration { return e.message }
         Issue.record("\(what) was not refused")
         return ""
     }

@@ -327,9 +327,9 @@ final class WatchLoop {
             report = try forwarder.forwardPending(shouldStop: { stop.isRequested })
             outcome = .done(interrupted: stop.isRequested)
             metrics?.recordRound(success: true, forwardSeconds: now() - started, errors: report!.errors.count)
-        } catch let StoreError.unavailable(message) {
+        } catch let e as StoreError where e.cause == .unavailable {
             self.store = nil
-            lastUnavailable = message
+            lastUnavailable = e.message
             outcome = .unavailable
             metrics?.recordRound(success: false, forwardSeconds: nil, errors: 1)
         } catch {
