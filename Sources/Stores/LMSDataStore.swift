@@ -60,7 +60,7 @@ public struct DeleteGuard: Sendable, Equatable, Codable {
     }
 
     /// Whether soft-deleting `deleted` of `live` rows (live before the file) is too much.
-    public func refuses(deleting deleted: Int, ofLive live: Int) -> Bool {
+    func refuses(deleting deleted: Int, ofLive live: Int) -> Bool {
         live >= minimumScope && Double(deleted) > maxShare * Double(live)
     }
 
@@ -181,7 +181,7 @@ public enum ProcessedRecord: Sendable, Equatable {
 
 extension LMSDataStore {
     /// `ProcessedFiles` has this file merged with this checksum, or recorded by the upstream loader.
-    public func isApplied(fullPath: String, checksum: String) throws -> Bool {
+    func isApplied(fullPath: String, checksum: String) throws -> Bool {
         try processedRecord(fullPath: fullPath).isApplied(checksum: checksum)
     }
 }

@@ -67,7 +67,7 @@ public struct PostgresTarget: Sendable, CustomStringConvertible {
 /// time, and what was created on it) lives in `session`, reached only through its lock: two tasks
 /// never use the connection at once. The compiler checks the rest.
 public final class PostgresStore: LMSDataStore {
-    public let target: PostgresTarget
+    let target: PostgresTarget
     let extraMigrations: String?
     /// The resources whose tables this LMS-DS holds (their DDL: the shipped scripts and `extraMigrations`).
     public let registry: ResourceRegistry
@@ -88,7 +88,7 @@ public final class PostgresStore: LMSDataStore {
 
     /// The transaction-scoped advisory lock every agent takes on a file's transaction, so that two
     /// agents on one LMS-DS never interleave their merges ('lmsagent' in ASCII).
-    public static let lockKey: Int64 = 0x6C6D_7361_6765_6E74
+    static let lockKey: Int64 = 0x6C6D_7361_6765_6E74
 
     public var location: String {
         session.withLock { s in
@@ -359,7 +359,7 @@ public final class PostgresStore: LMSDataStore {
     }
 
     /// Runs a query (tests and tools). Every value goes through bind parameters.
-    public func query(_ sql: String, _ parameters: [String?] = []) throws -> [[String?]] {
+    func query(_ sql: String, _ parameters: [String?] = []) throws -> [[String?]] {
         try withSession { c, _ in try c.execute(sql, parameters).rows }
     }
 }

@@ -9,7 +9,7 @@ import Synchronization
 /// Sendable because its one mutable part, the connection (opened without SQLite's own mutex, with
 /// a statement cache), is reached only through `connection`'s lock: two tasks never use it at once.
 public final class SQLiteStore: LMSDataStore {
-    public let path: String
+    let path: String
     private let connection: Mutex<SQLiteDatabase>
     let dialect = SQLiteDialect()
     let extraMigrations: String?
@@ -195,8 +195,8 @@ public final class SQLiteStore: LMSDataStore {
         "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES (\(columns.map { _ in "?" }.joined(separator: ", ")))"
     }
 
-    /// Runs a read-only query (tests and `status`).
-    public func query(_ sql: String, _ arguments: [SQLValue] = []) throws -> [[SQLValue]] {
+    /// Runs a read-only query (tests).
+    func query(_ sql: String, _ arguments: [SQLValue] = []) throws -> [[SQLValue]] {
         try connection.withLock { db in try db.query(sql, arguments) }
     }
 }

@@ -5,7 +5,7 @@ import Foundation
 import Logging
 import PostgresDB
 import SQLiteDB
-import Stores
+@testable import Stores
 
 /// A throwaway extract tree, buffer and LMS-DS for one test, written by the test itself.
 final class World {
