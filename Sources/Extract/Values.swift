@@ -176,13 +176,6 @@ public enum Values {
 
 }
 
-extension Character {
-    var asciiDigit: Int? {
-        guard let a = asciiValue, a >= 48, a <= 57 else { return nil }
-        return Int(a - 48)
-    }
-}
-
 extension String {
     var trimmingSpaces: Substring {
         var s = Substring(self)

@@ -105,9 +105,6 @@ public final class PostgresConnection: @unchecked Sendable {
         return redactor.redact("\(host):\(String(cString: PQport(conn)))/\(String(cString: PQdb(conn))) as \(String(cString: PQuser(conn)))")
     }
 
-    /// The linked libpq's version as libpq encodes it (150004 is 15.4).
-    public static var libraryVersion: Int32 { PQlibVersion() }
-
     /// libpq's last error on this connection, without secrets.
     private var errorMessage: String { redactor.redact(String(cString: PQerrorMessage(conn)).trimmingTrailingNewlines) }
 

@@ -300,8 +300,6 @@ public final class SQLiteDatabase: @unchecked Sendable {
     public var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
     /// Rows changed by the last INSERT, UPDATE or DELETE on this connection.
     public var changes: Int { Int(sqlite3_changes(handle)) }
-    /// The version of the SQLite library the process runs with (it may differ from the headers').
-    public static var libraryVersion: String { String(cString: sqlite3_libversion()) }
 }
 
 /// How a `commitOrRollback` body ends its transaction, with the value it returns.

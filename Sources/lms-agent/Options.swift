@@ -127,15 +127,12 @@ extension AgentOptions {
     var effectiveLogFormat: String { (logging.logFormat ?? ProcessInfo.processInfo.environment["LOG_FORMAT"] ?? "text").lowercased() }
 
     func logger(_ settings: Settings) throws -> Logger {
-        guard let level = TextLogHandler.level(named: settings.logLevel) else {
+        guard let level = LogLineHandler.level(named: settings.logLevel) else {
             throw ValidationError("unknown log level '\(settings.logLevel)': use DEBUG, INFO, WARNING, ERROR or CRITICAL")
         }
-        let format = effectiveLogFormat
-        guard format == "text" || format == "json" else { throw ValidationError("--log-format is text or json") }
-        errorsAsJSON.withLock { $0 = format == "json" }
-        var logger = Logger(label: "lms-agent") { _ in
-            format == "json" ? AnyLogHandler(JSONLogHandler(level: level)) : AnyLogHandler(TextLogHandler(level: level))
-        }
+        guard let format = LogLineHandler.Format(rawValue: effectiveLogFormat) else { throw ValidationError("--log-format is text or json") }
+        errorsAsJSON.withLock { $0 = format == .json }
+        var logger = Logger(label: "lms-agent") { _ in LogLineHandler(format: format, level: level) }
         logger.logLevel = level
         if connection.password != nil {
             logger.warning("--password is visible to other users of this machine (to ps until the agent has blanked it, and in shell history); prefer DB_PASSWORD in the environment or a .env file")
@@ -216,8 +213,9 @@ let errorsAsJSON = Mutex(false)
 func reportError(_ message: String) {
     TerminalProgress.erase()
     if errorsAsJSON.withLock({ $0 }) {
-        JSONLogHandler(level: .error).log(event: LogEvent(level: .error, message: "lms-agent: error: \(message)", metadata: nil,
-                                                         source: "lms-agent", file: #fileID, function: #function, line: #line))
+        LogLineHandler(format: .json, level: .error).log(event: LogEvent(
+            level: .error, message: "lms-agent: error: \(message)", metadata: nil,
+            source: "lms-agent", file: #fileID, function: #function, line: #line))
     } else {
         FileHandle.standardError.write(Data("lms-agent: error: \(message)\n".utf8))
     }
@@ -227,23 +225,4 @@ func printJSON<T: Encodable>(_ value: T) throws {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
     print(String(decoding: try encoder.encode(value), as: UTF8.self))
-}
-
-/// Either log handler behind one type, so the choice can be made at run time.
-struct AnyLogHandler: LogHandler {
-    var base: any LogHandler
-    init(_ base: any LogHandler) { self.base = base }
-    var metadata: Logger.Metadata {
-        get { base.metadata }
-        set { base.metadata = newValue }
-    }
-    var logLevel: Logger.Level {
-        get { base.logLevel }
-        set { base.logLevel = newValue }
-    }
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { base[metadataKey: key] }
-        set { base[metadataKey: key] = newValue }
-    }
-    func log(event: LogEvent) { base.log(event: event) }
 }
