@@ -18,6 +18,14 @@ public struct MigrationScript: Sendable {
     /// was applied is found, not silently ignored (a script runs once).
     public let checksum: String
 
+    /// Scripts numbered 2000-2999 are the harmonizer's (the project's, and an operator's own
+    /// customisations of its procedures): they read the Ed-Fi ODS tables, so they run only on a
+    /// database that has them, and wait, unjournaled, until it does.
+    public var needsODS: Bool {
+        guard name.count > 5, name[name.index(name.startIndex, offsetBy: 4)] == "_", let n = Int(name.prefix(4)) else { return false }
+        return (2000...2999).contains(n)
+    }
+
     public init(name: String, sql: String, origin: Origin) {
         self.name = name
         self.sql = sql

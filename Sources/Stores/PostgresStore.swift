@@ -186,8 +186,10 @@ public final class PostgresStore: LMSDataStore {
     /// its journal already lists 0001-0010 (same names), so only the agent's own scripts run. The
     /// operator's scripts (`--migrations-dir`) run after ours and are journaled with their checksum;
     /// one changed since it was applied stops the migration, named.
+    /// The harmonizer's scripts wait until the database has the ODS tables (`MigrationScript.needsODS`).
     public func migrate() throws {
         let scripts = try MigrationScript.load(engine: "postgresql", extraDirectory: extraMigrations)
+        let odsMissing = scripts.contains(where: \.needsODS) ? try withSession { c, _ in try PostgresHarmonizer.missingODSTables(c) } : []
         try inTransaction { c in
             try c.executeBatch("""
                 \(PostgresStore.createSchemaUnlessPresent);
@@ -207,7 +209,7 @@ public final class PostgresStore: LMSDataStore {
                 try c.execute("UPDATE lms.MigrationJournal SET Checksum = $1 WHERE Script = $2", [script.checksum, script.name])
             }
         }
-        for script in scripts {
+        for script in scripts where !(script.needsODS && !odsMissing.isEmpty) {
             // A script the server refuses (not a lost connection) is a migration failure, named.
             try inTransaction(during: .migrating(script: script.name)) { c in
                 guard try c.execute("SELECT 1 FROM lms.MigrationJournal WHERE Script = $1", [script.name]).rows.isEmpty else { return }
