@@ -1,0 +1,12 @@
+import Foundation
+
+/// The embedded LMS-DS cannot harmonize: the harmonizer links the LMS-DS to an Ed-Fi ODS in the
+/// same database, and an ODS is never an SQLite file. Callers ask `harmonizeSupport` first.
+extension SQLiteStore: Harmonizing {
+    static let noODS = "the embedded SQLite LMS-DS has no Ed-Fi ODS (harmonizing needs the LMS-DS in the ODS's PostgreSQL database)"
+
+    public func harmonizeSupport() throws -> HarmonizeSupport { .unavailable(reason: SQLiteStore.noODS) }
+    public func harmonize(sourceSystems: [String]) throws -> HarmonizeReport { throw StoreError.unavailable(SQLiteStore.noODS) }
+    public func exceptionCounts() throws -> ExceptionCounts { throw StoreError.unavailable(SQLiteStore.noODS) }
+    public func writeExceptionReports(to directory: String, at: Date) throws -> [String] { throw StoreError.unavailable(SQLiteStore.noODS) }
+}
