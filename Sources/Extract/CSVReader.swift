@@ -17,9 +17,12 @@ public final class FileChunkReader: ByteChunkSource {
     private let fd: Int32
     private var buffer: [UInt8]
     private let hasher = SHA256()
+    /// Bytes handed out so far: the file's size once the reader has reached its end.
     public private(set) var bytesRead = 0
+    /// The file being read, as errors name it (the relative path for `init(beneath:relativePath:)`).
     public let path: String
 
+    /// Opens `path` for reading, refusing anything but a regular file (see the type's note).
     public init(path: String, chunkSize: Int = 256 * 1024) throws {
         self.path = path
         fd = try FileChunkReader.openRegularFile(path, at: AT_FDCWD, shownAs: path)
@@ -94,6 +97,7 @@ public final class FileChunkReader: ByteChunkSource {
 
     deinit { close(fd) }
 
+    /// Reads the next chunk, adds it to the checksum and hands it to `body`; false at the end of the file.
     public func nextChunk(_ body: (UnsafeRawBufferPointer) -> Void) throws -> Bool {
         let fd = self.fd
         let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
@@ -117,8 +121,11 @@ public final class FileChunkReader: ByteChunkSource {
 /// In-memory bytes as a source (tests, small inputs).
 public final class BytesSource: ByteChunkSource {
     private var bytes: [UInt8]?
+    /// A source that hands out `bytes` as one chunk.
     public init(_ bytes: [UInt8]) { self.bytes = bytes }
+    /// A source that hands out the UTF-8 bytes of `text` as one chunk.
     public init(_ text: String) { self.bytes = Array(text.utf8) }
+    /// Hands out all the bytes on the first call; false after that.
     public func nextChunk(_ body: (UnsafeRawBufferPointer) -> Void) throws -> Bool {
         guard let b = bytes else { return false }
         bytes = nil
@@ -129,7 +136,9 @@ public final class BytesSource: ByteChunkSource {
 
 /// One CSV record: its fields and the physical line it starts on.
 public struct CSVRecord: Sendable, Equatable {
+    /// The record's fields, unquoted, in the file's order.
     public var fields: [String]
+    /// The 1-based physical line the record starts on (a quoted line break makes a record span lines).
     public var line: Int
 }
 
@@ -139,6 +148,7 @@ public struct CSVRecord: Sendable, Equatable {
 ///
 /// Memory is one chunk plus the current record, whatever the file size.
 public struct CSVReader {
+    /// Where the bytes come from; a `FileChunkReader` also hashes them.
     public let source: any ByteChunkSource
     private let path: String
     private var chunk: [UInt8] = []
@@ -154,6 +164,7 @@ public struct CSVReader {
     /// not data: a file without line ends, a binary file, or a quote that never closes. The limit
     /// keeps the reader's memory bounded whatever the file; a record over it is an error.
     public var maxRecordBytes = CSVReader.defaultMaxRecordBytes
+    /// 16 MiB: far above any real record, far below what would strain memory.
     public static let defaultMaxRecordBytes = 16 << 20
     /// The most fields one record may have (an LMS file has at most 16 columns): many empty fields
     /// cost memory out of proportion to their bytes.
@@ -164,6 +175,7 @@ public struct CSVReader {
     /// UTF-16 file or a known binary format from a broken CSV.
     public private(set) var leadingBytes: [UInt8] = []
 
+    /// A reader over `source`; `path` names the file in errors.
     public init(source: any ByteChunkSource, path: String) {
         self.source = source
         self.path = path

@@ -1,15 +1,19 @@
 /// Why a file cannot be loaded, pointing at the place in the file.
 public struct ExtractError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The file, as the caller named it (relative to the extract root when the stager reads it).
     public let path: String
     /// 1-based physical line where the problem is, when there is one.
     public let line: Int?
     /// The column's name (or `#n` when the header itself is the problem).
     public let column: String?
+    /// What is wrong, in words; a value from the file in it is quoted with `quotedForMessage`.
     public let message: String
     /// The file could not be opened or read (permission, I/O): a fault of its access, not of its
     /// content. Such a file is tried again on the next pass.
     public let isUnreadable: Bool
 
+    /// An error at `path`, and at `line` and `column` when the problem has a place; `isUnreadable`
+    /// when the file could not be opened or read rather than parsed.
     public init(path: String, line: Int? = nil, column: String? = nil, message: String, isUnreadable: Bool = false) {
         self.path = path
         self.line = line

@@ -3,10 +3,14 @@
 /// The folder names carry the delete scope of a snapshot: a `section=` folder scopes section
 /// resources, an `assignment=` folder scopes submissions, a `date=` folder scopes system activities.
 public struct Scope: Hashable, Sendable, Codable, CustomStringConvertible {
+    /// The section of a `section={id}` folder.
     public var sectionId: String?
+    /// The assignment of an `assignment={id}` folder (submissions).
     public var assignmentId: String?
+    /// The folder of a system-activities file, less a `date=` prefix: the extraction date.
     public var date: String?
 
+    /// A scope from its folders' ids; none given is the whole source system (users, sections).
     public init(sectionId: String? = nil, assignmentId: String? = nil, date: String? = nil) {
         self.sectionId = sectionId
         self.assignmentId = assignmentId
@@ -22,6 +26,7 @@ public struct Scope: Hashable, Sendable, Codable, CustomStringConvertible {
         return parts.joined(separator: "/")
     }
 
+    /// The key, or `(whole source system)` when no folder names a scope.
     public var description: String { key.isEmpty ? "(whole source system)" : key }
 
     /// The folder keys a scope can hold, which `FolderPattern`s may bind.
@@ -51,11 +56,14 @@ public struct Scope: Hashable, Sendable, Codable, CustomStringConvertible {
 public struct ExtractFile: Hashable, Sendable {
     /// The path relative to the extract root, exactly as on disk.
     public let relativePath: String
+    /// What the file holds, from the folder it sits in.
     public let resource: Resource
+    /// The part of the LMS-DS a snapshot of this file replaces (its folders' ids).
     public let scope: Scope
     /// The file name (a `%Y-%m-%d-%H-%M-%S.csv` timestamp); snapshots of a scope sort by it.
     public let snapshot: String
 
+    /// A classified file; a `ResourceRegistry` makes these from paths (`classify(_:)`).
     public init(relativePath: String, resource: Resource, scope: Scope, snapshot: String) {
         self.relativePath = relativePath
         self.resource = resource
@@ -78,12 +86,15 @@ public struct ExtractFile: Hashable, Sendable {
     }
 }
 
+/// What a path in the extract tree is: a file of a resource, or something to leave alone.
 public enum PathClassification: Sendable, Equatable {
+    /// A file of a registered resource, with its scope and snapshot.
     case file(ExtractFile)
     /// Not an LMS-DS file; the reason says why (shown by `inspect` and debug logs).
     case ignored(String)
 }
 
+/// The extractor's folder layout for the standard resources (spec/extract-layout.md).
 public enum ExtractPath {
     /// Classifies a path relative to the extract root (`/`-separated) by the standard resources' folders.
     public static func classify(_ relativePath: String) -> PathClassification {
@@ -108,17 +119,23 @@ public enum ExtractPath {
 /// Keys are the scope's (`Scope.keys`). A `key={id}` folder is spelled `key=` in lower case in
 /// upstream's `ProcessedFiles.FullPath`.
 public struct FolderPattern: Sendable, Equatable, CustomStringConvertible {
+    /// One folder of a pattern.
     public enum Segment: Sendable, Equatable {
+        /// A folder of exactly this name (`users`, `assignments`).
         case literal(String)
+        /// `key={id}`: the key in any case and a non-empty id, which becomes the scope's value for the key.
         case keyed(String)
+        /// Any folder; its name, less a `key=` prefix, becomes the scope's value for the key.
         case anyFolder(String)
     }
 
+    /// The pattern's folders, outermost first.
     public let segments: [Segment]
 
     /// Keys a `key={id}` segment may bind; `{date}`-style segments bind the rest.
     static let keyedScopeKeys = ["section", "assignment"]
 
+    /// Reads a pattern's text: `users`, `section={id}/assignments`, `system-activities/{date}`.
     public init(_ text: String) {
         segments = text.split(separator: "/").map { part in
             if part.hasPrefix("{"), part.hasSuffix("}") { return .anyFolder(String(part.dropFirst().dropLast())) }
@@ -127,6 +144,7 @@ public struct FolderPattern: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// The pattern's text, as `init(_:)` reads it.
     public var description: String {
         segments.map { s in
             switch s {
@@ -181,9 +199,12 @@ public struct FolderPattern: Sendable, Equatable, CustomStringConvertible {
 
 /// Files in a folder that holds no resource of the LMS-DS, and why (shown by `inspect` and debug logs).
 public struct IgnoredFolder: Sendable, Equatable {
+    /// The folders this applies to.
     public let folder: FolderPattern
+    /// Why their files are not loaded (`grades are not loaded into the LMS-DS`).
     public let reason: String
 
+    /// Files in `folder` (`FolderPattern` text) are ignored, for `reason`.
     public init(_ folder: String, _ reason: String) {
         self.folder = FolderPattern(folder)
         self.reason = reason

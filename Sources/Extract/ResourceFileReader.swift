@@ -1,8 +1,12 @@
 /// A row of a resource file after validation: one value per schema column (nil = NULL or absent).
 public struct ResourceRow: Sendable, Equatable {
+    /// The physical line the row starts on, for errors and for `inspect rows`.
     public var line: Int
+    /// One value per schema column, in the schema's order, as checked and normalised (dates in
+    /// canonical form); nil for an empty field or a column the header lacks.
     public var values: [String?]
 
+    /// A row from its line and its values in the schema's column order.
     public init(line: Int, values: [String?]) {
         self.line = line
         self.values = values
@@ -15,7 +19,9 @@ public struct ResourceRow: Sendable, Equatable {
 /// must have as many fields as the header, and every value must fit its column's type. In a
 /// `section=` or `assignment=` folder, every row must name that folder's section or assignment.
 public struct ResourceFileReader {
+    /// The schema the file is read against.
     public let schema: ResourceSchema
+    /// The file, relative to the extract root, as errors name it.
     public let path: String
     /// For each schema column, whether the file's header has it (absent columns are left untouched
     /// on update, like upstream).
@@ -23,6 +29,7 @@ public struct ResourceFileReader {
     private var reader: CSVReader
     /// For each file field, the schema column it feeds.
     private var fieldToColumn: [Int] = []
+    /// Rows read and validated so far.
     public private(set) var rowCount = 0
     /// The folder's id that every row must repeat, and in which schema column.
     private var folderScope: (column: Int, id: String, folderKey: String)?

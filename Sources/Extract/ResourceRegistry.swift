@@ -35,10 +35,13 @@ public struct ResourceRegistry: Sendable {
         try ResourceRegistry(schemas + [schema], ignoring: ignoredFolders)
     }
 
+    /// The registered resources, in forward order.
     public var resources: [Resource] { schemas.map(\.resource) }
 
+    /// The schema of `resource`, nil when this registry does not hold it.
     public func schema(of resource: Resource) -> ResourceSchema? { positions[resource].map { schemas[$0] } }
 
+    /// The schema of `resource`, nil when this registry does not hold it (`registry[.users]`).
     public subscript(_ resource: Resource) -> ResourceSchema? { schema(of: resource) }
 
     /// Position in the forward order; a resource this registry does not hold comes last.
@@ -84,7 +87,10 @@ public struct ResourceRegistry: Sendable {
 
 /// A schema that does not fit the registry it was added to.
 public struct RegistryError: Error, CustomStringConvertible, Sendable {
+    /// The resource whose schema was refused.
     public let resource: Resource
+    /// What does not fit (`its parent users must be registered before it`).
     public let message: String
+    /// `resource <name>: <message>`.
     public var description: String { "resource \(resource): \(message)" }
 }

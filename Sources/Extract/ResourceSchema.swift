@@ -19,13 +19,16 @@ public enum ColumnType: Sendable, Equatable {
 
 /// One column of a resource's CSV file.
 public struct Column: Sendable, Equatable {
+    /// The column's name in the CSV header and in the target table.
     public let name: String
+    /// How its text is checked and normalised.
     public let type: ColumnType
     /// The column must appear in the header.
     public let headerRequired: Bool
     /// Every row needs a value (the target column is NOT NULL).
     public let valueRequired: Bool
 
+    /// A column; `header`: it must be in the file's header; `notNull`: every row needs a value.
     public init(_ name: String, _ type: ColumnType, header: Bool = false, notNull: Bool = false) {
         self.name = name
         self.type = type
@@ -41,10 +44,12 @@ public struct Column: Sendable, Equatable {
 public struct ParentLink: Sendable, Equatable {
     /// The CSV column holding the parent's `SourceSystemIdentifier`.
     public let column: String
+    /// The resource whose row is referenced.
     public let parent: Resource
     /// The foreign-key column of the target table.
     public let foreignKey: String
 
+    /// A link from `column` of this resource's file to a row of `parent`, stored in `foreignKey`.
     public init(column: String, parent: Resource, foreignKey: String) {
         self.column = column
         self.parent = parent
@@ -63,6 +68,8 @@ public struct ThroughLink: Sendable, Equatable {
     /// Foreign keys (filled from this row's parents) that the found row must have equal.
     public let matching: [String]
 
+    /// A link through `resource`'s table: its row whose `matching` foreign keys equal this row's fills
+    /// `foreignKey`.
     public init(resource: Resource, foreignKey: String, matching: [String]) {
         self.resource = resource
         self.foreignKey = foreignKey
@@ -84,6 +91,7 @@ public struct ChildTable: Sendable, Equatable {
     /// The session-local staging table of the (natural key, value) pairs of one file.
     public let staging: String
 
+    /// A child table; `staging` defaults to `stg_` and the table's name.
     public init(table: String, column: String, valueColumn: String, staging: String? = nil) {
         self.table = table
         self.column = column
@@ -122,6 +130,7 @@ public enum DeleteScope: Sendable, Equatable {
 /// staging tables, the merge SQL of every engine and the stores' bulk loads are derived from it;
 /// the table itself comes from one DDL script per engine.
 public struct ResourceSchema: Sendable {
+    /// The resource described.
     public let resource: Resource
     /// Where the resource's files sit, relative to the extract root.
     public let folder: FolderPattern
@@ -131,7 +140,10 @@ public struct ResourceSchema: Sendable {
     public let identity: String
     /// Every CSV column, in the extractor's order.
     public let columns: [Column]
+    /// The rows this resource's rows refer to; a row whose parent is not in the LMS-DS yet waits in the
+    /// buffer.
     public let parents: [ParentLink]
+    /// Which rows a snapshot replaces: those of its scope that it lacks are soft-deleted.
     public let deleteScope: DeleteScope
     /// For a folder-scoped delete (`section`, `assignment`): the parent whose row the folder names.
     /// Its column must repeat the folder's id on every row, and the soft delete is scoped by its
@@ -162,7 +174,9 @@ public struct ResourceSchema: Sendable {
         self.childTables = childTables
     }
 
+    /// The column of that name, nil when the resource has none.
     public func column(named name: String) -> Column? { columns.first { $0.name == name } }
+    /// The position of the named column in `columns` (and in every `ResourceRow`'s values).
     public func index(of name: String) -> Int? { columns.firstIndex { $0.name == name } }
 
     /// For a file whose folder names its scope (`section=` or `assignment=`), the column every row must

@@ -7,6 +7,7 @@ import COpenSSLCrypto
 public final class SHA256 {
     private let context: OpaquePointer
 
+    /// A digest over no bytes yet.
     public init() {
         context = EVP_MD_CTX_new()!
         EVP_DigestInit_ex(context, EVP_sha256(), nil)
@@ -14,11 +15,13 @@ public final class SHA256 {
 
     deinit { EVP_MD_CTX_free(context) }
 
+    /// Adds bytes to the digest.
     public func update(_ bytes: UnsafeRawBufferPointer) {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return }
         EVP_DigestUpdate(context, base, bytes.count)
     }
 
+    /// Adds bytes to the digest.
     public func update(_ bytes: [UInt8]) {
         bytes.withUnsafeBytes { update($0) }
     }
@@ -31,6 +34,7 @@ public final class SHA256 {
         return hexString(digest)
     }
 
+    /// The SHA-256 of bytes held in memory (a migration script, a path), as 64 lower-case hex characters.
     public static func hex(of bytes: [UInt8]) -> String {
         let h = SHA256()
         h.update(bytes)

@@ -2,6 +2,7 @@ import Glibc
 
 /// Wall-clock time in UTC as text: the one formatter, for stored times, log lines and file names.
 public enum Timestamp {
+    /// Which spelling of the time.
     public enum Style: Sendable {
         /// `2026-11-30 12:00:00.000000`: the canonical form of every stored time.
         case stored
@@ -11,6 +12,7 @@ public enum Timestamp {
         case compact
     }
 
+    /// The current wall-clock time (`CLOCK_REALTIME`), in `style`.
     public static func now(_ style: Style = .stored) -> String {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)

@@ -3,6 +3,8 @@
 /// Dates become `YYYY-MM-DD HH:MM:SS` (plus `.ffffff` when there is a fraction) so that the
 /// buffer, the comparison "did any value change" and every target see one spelling per instant.
 public enum Values {
+    /// What to do with a zone in a value: convert to UTC (`.dateTime` columns), or drop it and keep the
+    /// wall clock (`.wallClockDateTime` columns).
     public enum ZoneHandling { case toUTC, dropZone }
 
     /// Accepts `YYYY-MM-DD`, `YYYY-MM-DD[ T]HH:MM[:SS[.ffffff]]` with an optional `Z` or `±HH[:]MM`,
@@ -152,7 +154,7 @@ public enum Values {
         }
     }
 
-    // Howard Hinnant's civil-date algorithms.
+    /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
     public static func daysFromCivil(_ y0: Int, _ m: Int, _ d: Int) -> Int {
         let y = m <= 2 ? y0 - 1 : y0
         let era = (y >= 0 ? y : y - 399) / 400
@@ -162,6 +164,8 @@ public enum Values {
         return era * 146097 + doe - 719468
     }
 
+    /// The (year, month, day) of a day count since 1970-01-01 (Howard Hinnant's `civil_from_days`), the
+    /// inverse of `daysFromCivil`.
     public static func civilFromDays(_ z0: Int) -> (Int, Int, Int) {
         let z = z0 + 719468
         let era = (z >= 0 ? z : z - 146096) / 146097

@@ -31,7 +31,9 @@ public enum Folders {
 
 /// A folder that could not be created, and why (strerror).
 public struct FolderError: Error, CustomStringConvertible {
+    /// The folder whose `mkdir` failed: the one asked for, or a missing folder above it.
     public let folder: String
+    /// Why, in the operating system's words (`strerror`).
     public let reason: String
 
     init(folder: String, errno code: Int32) {
@@ -39,5 +41,6 @@ public struct FolderError: Error, CustomStringConvertible {
         reason = String(cString: strerror(code))
     }
 
+    /// `cannot create folder <folder>: <reason>`.
     public var description: String { "cannot create folder \(folder): \(reason)" }
 }

@@ -36,6 +36,7 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable {
         case refused
     }
 
+    /// The fault this error's SQLSTATE or lost connection says (see `Fault`); without an SQLSTATE, `.refused`.
     public var fault: Fault {
         if connectionLost { return .transient }
         guard let s = sqlState else { return .refused }

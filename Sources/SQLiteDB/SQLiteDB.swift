@@ -31,6 +31,7 @@ public struct SQLiteError: Error, CustomStringConvertible, Sendable {
         case environment
     }
 
+    /// The fault this error's primary result code says (see `Fault`).
     public var fault: Fault {
         switch code & 0xff {
         case SQLITE_CONSTRAINT, SQLITE_MISMATCH, SQLITE_TOOBIG: return .data
