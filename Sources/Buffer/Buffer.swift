@@ -13,6 +13,7 @@ import SQLiteDB
 /// `Staging.swift`, `Forwarding.swift`, `RetryRelease.swift`, `Inspection.swift`,
 /// `BufferIntegrity.swift` and `BufferError.swift`.
 public final class Buffer: @unchecked Sendable {
+    /// The buffer file.
     public let path: String
     /// The resources whose files this buffer stages (one staged-rows table each).
     public let registry: ResourceRegistry
@@ -125,10 +126,13 @@ public final class Buffer: @unchecked Sendable {
 
     // MARK: meta
 
+    /// A value of the buffer's `meta` table (what the buffer records about itself: `extract_root`,
+    /// the `target` it forwards to), nil when unset.
     public func meta(_ key: String) throws -> String? {
         try db.scalar("SELECT value FROM meta WHERE key = ?", [.text(key)])?.text
     }
 
+    /// Sets a value of the `meta` table, replacing an earlier one.
     public func setMeta(_ key: String, _ value: String) throws {
         try db.run("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [.text(key), .text(value)])
     }

@@ -80,9 +80,13 @@ public enum LedgerEvent: Sendable, Hashable {
 
 /// A move the state machine does not allow (a bug, or a ledger changed under us by another process).
 public struct IllegalTransition: Error, CustomStringConvertible, Sendable {
+    /// The ledger row the move was asked for.
     public let fileId: Int64
+    /// Its state when the move was refused (nil: no such row).
     public let state: FileState?
+    /// The refused event.
     public let event: LedgerEvent
+    /// The file, the event and the state it is not allowed from.
     public var description: String {
         "file \(fileId): \(event) is not allowed from state \(state?.rawValue ?? "(no such file)")"
     }
@@ -90,28 +94,51 @@ public struct IllegalTransition: Error, CustomStringConvertible, Sendable {
 
 /// One row of the ledger: one version (path + checksum) of one file.
 public struct LedgerFile: Sendable, Codable, Equatable {
+    /// The ledger id, as `inspect`, `retry` and `release` name it.
     public var id: Int64
+    /// The path relative to the extract root, as on disk.
     public var path: String
+    /// The SHA-256 of the bytes read (with `path`, the version's key), or `unreadableChecksum`.
     public var sha256: String
+    /// What the file holds; nil for a ledger row of a path no resource claims.
     public var resource: Resource?
+    /// The part of the LMS-DS a snapshot of this file replaces.
     public var scope: Scope
+    /// The file name: snapshots of a scope are applied in this order, never an older one over a newer.
     public var snapshot: String
+    /// The size when read; with `mtimeNs`, lets an unchanged file be skipped without reading it again.
     public var size: Int64
+    /// The modification time when read, in nanoseconds since 1970.
     public var mtimeNs: Int64
+    /// Rows in the file (upstream's `ProcessedFiles.NumberOfRows`).
     public var rowCount: Int
+    /// Rows that wait for their parents (or, for attendance, their enrollment) to reach the LMS-DS.
     public var waitingRows: Int
+    /// The `SourceSystem` values of the file's rows: whose rows a snapshot may soft-delete.
     public var sourceSystems: [String]
     /// Names of the schema columns the file's header had.
     public var presentColumns: [String]
+    /// Where the version is in its life.
     public var state: FileState
+    /// Forwarding attempts so far, failed ones included (shown by `inspect`).
     public var attempts: Int
+    /// Why it was rejected, held or superseded, or the last forwarding failure; cleared when it is
+    /// applied, released or retried.
     public var lastError: String?
+    /// The line of a bad-input error.
     public var errorLine: Int?
+    /// The column of a bad-input error.
     public var errorColumn: String?
+    /// What staging dropped without rejecting the file (rows with a repeated natural key: the last one
+    /// wins), one line each.
     public var warnings: String?
+    /// When the version entered the ledger (UTC, canonical form).
     public var firstSeenAt: String
+    /// When its rows were staged.
     public var stagedAt: String?
+    /// When the LMS-DS first committed it.
     public var forwardedAt: String?
+    /// When its ledger row last changed.
     public var updatedAt: String
     /// An operator released it from the mass-delete guard: it is applied whatever it deletes.
     public var guardReleased: Bool = false

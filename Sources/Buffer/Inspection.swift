@@ -3,32 +3,50 @@ import SQLiteDB
 
 /// Files and rows per state and resource.
 public struct StateCount: Sendable, Codable, Equatable {
+    /// The state's name (`staged`, `forwarded`, ...).
     public var state: String
+    /// The resource's name, or `(other)` for ledger rows of no resource.
     public var resource: String
+    /// File versions in this state and resource.
     public var files: Int
+    /// Their rows.
     public var rows: Int
+    /// Of those rows, the ones waiting for their parents.
     public var waitingRows: Int
 }
 
+/// One entry of the buffer's error log: a staging or forwarding failure, or a hold of the mass-delete
+/// guard, kept for `inspect errors` and `status`.
 public struct ErrorEntry: Sendable, Codable, Equatable {
+    /// The entry's id; newer entries have larger ids.
     public var id: Int64
+    /// The ledger row it is about, if any.
     public var fileId: Int64?
+    /// That file's path.
     public var path: String?
+    /// When it happened (UTC, canonical form).
     public var at: String
+    /// The step that failed: `stage`, `forward` or `guard`.
     public var phase: String
+    /// The error, as the operator sees it.
     public var message: String
 }
 
 /// A staged row, for `inspect rows` and `inspect waiting`.
 public struct StagedRow: Sendable, Codable, Equatable {
+    /// The ledger row the row was staged from.
     public var fileId: Int64
+    /// Its physical line in that file.
     public var line: Int
+    /// It waits for a parent that is not in the LMS-DS yet.
     public var waiting: Bool
+    /// Its values by column name, as staged (nil is NULL).
     public var values: [String: String?]
 }
 
 /// The read-only queries behind `status` and `inspect`.
 extension Buffer {
+    /// Files and rows per state and resource, for `status`.
     public func stateCounts() throws -> [StateCount] {
         try db.namedRows("""
             SELECT state, coalesce(resource, '(other)') AS resource_name, count(*) AS files, coalesce(sum(row_count), 0) AS rows,
@@ -40,6 +58,7 @@ extension Buffer {
         }
     }
 
+    /// The newest `limit` entries of the error log, newest first.
     public func lastErrors(limit: Int = 10) throws -> [ErrorEntry] {
         try db.namedRows("""
             SELECT e.id, e.file_id, f.path, e.at, e.phase, e.message FROM errors e LEFT JOIN files f ON f.id = e.file_id

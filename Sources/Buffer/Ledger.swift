@@ -37,6 +37,7 @@ extension Buffer {
 
     // MARK: named queries
 
+    /// The version with this ledger id, nil when there is none.
     public func file(id: Int64) throws -> LedgerFile? {
         try select("id = ?", [.integer(id)]).first
     }
@@ -87,6 +88,7 @@ extension Buffer {
         try files(inState: .held)
     }
 
+    /// Files applied but for rows that wait for their parents, oldest first.
     public func waitingFiles() throws -> [LedgerFile] {
         try files(inState: .waiting)
     }

@@ -19,6 +19,7 @@ extension Buffer {
         return try file(id: id) ?? f
     }
 
+    /// What `retry(id:)` did with a rejected file.
     public enum RetryResult: Sendable, Equatable {
         /// Rows are staged: the next `resume` or `flush` forwards the file.
         case pending

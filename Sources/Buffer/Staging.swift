@@ -14,6 +14,7 @@ public final class RowSink {
     let statement: Statement
     let fileId: Int64
     let width: Int
+    /// Rows appended so far.
     public private(set) var count = 0
 
     init(statement: Statement, fileId: Int64, width: Int) {
@@ -22,6 +23,7 @@ public final class RowSink {
         self.width = width
     }
 
+    /// Stages one validated row, inside the file's transaction.
     public func append(_ row: ResourceRow) throws {
         statement.reset()
         statement.bindInt(fileId, at: 1)
@@ -34,9 +36,13 @@ public final class RowSink {
 
 /// What the header and body of a staged file told the stager.
 public struct StagedContent: Sendable {
+    /// The SHA-256 of exactly the bytes read.
     public var sha256: String
+    /// For each schema column, whether the file's header had it.
     public var present: [Bool]
+    /// Rows read.
     public var rowCount: Int
+    /// What a read of the file found.
     public init(sha256: String, present: [Bool], rowCount: Int) {
         self.sha256 = sha256
         self.present = present
