@@ -18,30 +18,49 @@
 // A file without data rows is written as a lone "\n" (1 byte), like the extractors (pandas) do.
 import Extract
 
+/// What to generate: the size of the tree on day 1, its LMS, its seed and the day to write. Later days
+/// grow from the same sizes (about 1% new users, 0.5% new sections, 2% new assignments a day).
 public struct SampleOptions: Sendable {
-    public var users = 50, sections = 6, assignmentsPerSection = 4
+    /// Users on day 1 (about one in 25 is a teacher).
+    public var users = 50
+    /// Sections on day 1; each student is enrolled in about five of them (all, when there are fewer).
+    public var sections = 6
+    /// Assignments of each section on day 1.
+    public var assignmentsPerSection = 4
+    /// The `SourceSystem` of every row (1 to 255 characters); `Schoology` and `Google` also get their
+    /// own assignment categories and submission states, anything else Canvas's.
     public var sourceSystem = "Canvas"
+    /// The seed of every random decision: the same options write the same bytes.
     public var seed: UInt64 = 1
     /// Which daily snapshot to write (1-based): day 1 is 2026-09-01, day N is N - 1 days later.
     public var day = 1
+    /// The defaults: a small Canvas tree, seed 1, day 1.
     public init() {}
 }
 
+/// What one run of the generator wrote.
 public struct SampleSummary: Sendable {
     /// Every file written, grades files and 1-byte empty files included.
     public var files: Int
     /// Data rows written per loadable resource (every resource has an entry; grades are not counted).
     public var rows: [Resource: Int]
+    /// Data rows written over every loadable resource (the sum of `rows`).
     public var totalRows: Int
 }
 
 /// Options the generator cannot honour, or a file it cannot write.
 public struct SampleError: Error, Sendable, CustomStringConvertible {
+    /// What is wrong (`day must be between 1 and 999, not 0`).
     public let message: String
+    /// An error with this message.
     public init(_ message: String) { self.message = message }
+    /// The message.
     public var description: String { message }
 }
 
+/// The generator of realistic, deterministic extractor trees (`lms-agent generate-sample`), for
+/// demos, tests and benchmarks. Its resource files' headers come from the standard `ResourceSchema`s,
+/// so what it writes is what the reader accepts.
 public enum SampleGenerator {
     /// Writes the snapshot of `options.day` into `root` (creating folders); returns what it wrote.
     public static func write(to root: String, options: SampleOptions) throws -> SampleSummary {
