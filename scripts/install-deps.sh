@@ -2,8 +2,9 @@
 # Installs the Debian packages lms-agent builds and tests with (only those missing).
 # The Swift 6 toolchain itself is a prerequisite (see README).
 set -euo pipefail
-# openssl (the CLI) makes the TLS tests' certificates; strace shows the modes files are created with.
-packages=(libsqlite3-dev libssl-dev libpq-dev freetds-dev pkg-config sqlite3 postgresql openssl strace)
+# openssl (the CLI) makes the TLS tests' certificates; strace shows the modes files are created with;
+# python3 runs scripts/undocumented.py.
+packages=(libsqlite3-dev libssl-dev libpq-dev freetds-dev pkg-config sqlite3 postgresql openssl strace python3)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
