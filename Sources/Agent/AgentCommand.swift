@@ -6,16 +6,16 @@ import Logging
 extension LMSAgent {
     /// A command of the CLI, as far as opening the buffer goes.
     public enum Command: String, Sendable, CaseIterable {
-        case watch, flush, resume, status, inspect, retry, release
+        case watch, flush, resume, status, inspect, retry, release, harmonize
 
         /// `watch` and `flush` read the extract: its directory must be named and exist.
         public var requiresExtract: Bool { self == .watch || self == .flush }
 
         /// These never create a buffer (it must exist) nor replace a corrupt one. `retry` and
-        /// `release` still change ledger states, under their lock.
+        /// `release` still change ledger states, under their lock; `harmonize` records its pass.
         public var readOnly: Bool {
             switch self {
-            case .status, .inspect, .retry, .release: true
+            case .status, .inspect, .retry, .release, .harmonize: true
             case .watch, .flush, .resume: false
             }
         }
@@ -29,6 +29,7 @@ extension LMSAgent {
             case .resume: .resume
             case .retry: .retry
             case .release: .release
+            case .harmonize: .harmonize
             case .status, .inspect: nil
             }
         }

@@ -6,10 +6,10 @@ import SQLiteDB
 /// One writer per buffer at a time: an exclusive `flock` on `<buffer>.lock`, which records the
 /// holder's pid and command.
 ///
-/// - `watch` owns its buffer for as long as it runs. `flush`, `resume`, `retry`, `release` and a
+/// - `watch` owns its buffer for as long as it runs. `flush`, `resume`, `retry`, `release`, `harmonize` and a
 ///   second `watch` refuse (exit 1), naming its pid: a watcher stages and forwards by itself, and work done
 ///   by hand behind its back would race it. Stop the watcher to work by hand.
-/// - `flush`, `resume`, `retry` and `release` take turns: the second one waits for the first, saying so once
+/// - `flush`, `resume`, `retry`, `release` and `harmonize` take turns: the second one waits for the first, saying so once
 ///   (overlapping cron runs queue up instead of failing). A `watch` started meanwhile waits too.
 /// - `status` and `inspect` take no lock: they only read, and SQLite's WAL lets them read while a
 ///   writer works.
@@ -19,7 +19,7 @@ import SQLiteDB
 /// moving a corrupt buffer aside never pulls it from under another process.
 public final class BufferLock {
     public enum Command: String, Sendable {
-        case watch, flush, resume, retry, release
+        case watch, flush, resume, retry, release, harmonize
     }
 
     /// Who holds a buffer's lock.

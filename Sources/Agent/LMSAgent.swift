@@ -40,6 +40,9 @@ public struct RunSummary: Sendable, Codable {
     public var forwardSeconds: Double
     /// Peak resident memory of the process so far (VmHWM), in bytes.
     public var peakResidentBytes: Int
+    /// The harmonization pass after the forwarding (nil: none ran: nothing changed, `--no-harmonize`,
+    /// or the run was stopped or the LMS-DS unavailable).
+    public var harmonization: HarmonizationPass? = nil
 
     public var exitCode: ExitStatus {
         if interrupted { return .interrupted }
@@ -47,6 +50,7 @@ public struct RunSummary: Sendable, Codable {
         if heldFiles > 0 { return .heldFiles }
         if outstandingRejected > 0 { return .rejectedFiles }
         if waitingRows > 0 { return .waitingRows }
+        if harmonization?.failed == true { return .harmonizationFailed }
         return .success
     }
 }
@@ -71,6 +75,9 @@ public enum ExitStatus: Int32, Sendable, Codable {
     case heldFiles = 5
     /// SIGTERM or SIGINT stopped the run after the file in hand; `flush` or `resume` goes on.
     case interrupted = 6
+    /// Everything loaded, but a harmonization procedure failed (or the pass could not finish):
+    /// the log and `status` name it; the next run that harmonizes, or `lms-agent harmonize`, tries again.
+    case harmonizationFailed = 7
 }
 
 /// The agent: the buffer of one extract and one target LMS-DS, and the steps every command uses.
@@ -132,6 +139,9 @@ public final class LMSAgent {
 
     /// Stores this agent opened; `close` ends them.
     private var openedStores: [any LMSDataStore] = []
+
+    /// The last "harmonization skipped" said, so that a watcher says it once.
+    var harmonizeSkipSaid: String?
 
     /// Checkpoints and closes the buffer and every store this agent opened. Every command calls it
     /// on its way out, so that the embedded databases are whole in their own files.
@@ -277,10 +287,12 @@ public final class LMSAgent {
         }
         let staged = ContinuousClock.now
         var forward = ForwardReport()
+        var store: (any LMSDataStore)?
         if unavailable == nil {
             do {
-                let store = try openStore()
-                forward = try shouldStop() ? ForwardReport() : forwarder(store: store).forwardPending(shouldStop: shouldStop)
+                store = try openStore()
+                forward = try shouldStop() ? ForwardReport() : forwarder(store: store!).forwardPending(shouldStop: shouldStop)
+                if forward.changedData { try noteDataChanged() }
             } catch let e as StoreError where e.cause == .unavailable {
                 unavailable = e.message
                 logger.error("the LMS-DS is unavailable; everything staged stays in the buffer for resume: \(e.message)")
@@ -299,13 +311,21 @@ public final class LMSAgent {
                 from the extract and ProcessedFiles; those files were not applied again, and their rows that lack parents wait again
                 """)
         }
+        // After loading, never in its way: a pass only when data changed (or a pass is owed), the
+        // LMS-DS is there and no signal asked to stop.
+        var harmonization: HarmonizationPass? = nil
+        if let store, unavailable == nil, settings.harmonize, !shouldStop(), harmonizationDue {
+            harmonization = harmonize(store: store, trigger: .changedData)
+        }
         let pending = try buffer.pendingFiles()
-        return RunSummary(stage: stage, forward: forward, unavailable: unavailable, interrupted: shouldStop(),
+        var summary = RunSummary(stage: stage, forward: forward, unavailable: unavailable, interrupted: shouldStop(),
                           outstandingRejected: try buffer.outstandingRejected().count,
                           heldFiles: try buffer.heldFiles().count,
                           waitingRows: pending.reduce(0) { $0 + $1.waitingRows },
                           pendingFiles: pending.count, seconds: (ContinuousClock.now - start).seconds,
                           stageSeconds: (staged - start).seconds, forwardSeconds: (ContinuousClock.now - staged).seconds,
                           peakResidentBytes: LMSAgent.peakResidentBytes())
+        summary.harmonization = harmonization
+        return summary
     }
 }

@@ -27,6 +27,8 @@ public struct CommandLineOptions: Sendable {
     public var maxDeleteShare: String?
     /// Live rows a scope needs before the guard applies to it.
     public var minGuardedScope: String?
+    public var noHarmonize = false
+    public var exceptionsReportDirectory: String?
     public init() {}
 }
 
@@ -55,6 +57,10 @@ public struct Settings: Sendable {
     public var flushSettleSeconds: Double = 0
     /// The mass-delete guard (nil: off, with `--max-delete-share 100`).
     public var deleteGuard: DeleteGuard? = .standard
+    /// Harmonize after a round that changed data (off with `--no-harmonize`).
+    public var harmonize = true
+    /// Where each harmonization writes the upstream exceptions report (nil: no report).
+    public var exceptionsReportDirectory: String?
 
     public static func resolve(_ cli: CommandLineOptions, environment: [String: String] = ProcessInfo.processInfo.environment,
                                dotEnvPath: String = ".env") throws -> Settings {
@@ -113,6 +119,8 @@ public struct Settings: Sendable {
             sslmode: pick(cli.sslmode, "DB_SSLMODE"),
             noMigrate: cli.noMigrate || ["true", "yes", "1", "on"].contains(env["LMS_AGENT_NO_MIGRATE"]?.lowercased() ?? ""))
         settings.deleteGuard = deleteGuard
+        settings.harmonize = !(cli.noHarmonize || ["true", "yes", "1", "on"].contains(env["LMS_AGENT_NO_HARMONIZE"]?.lowercased() ?? ""))
+        settings.exceptionsReportDirectory = pick(cli.exceptionsReportDirectory, "EXCEPTIONS_REPORT_DIRECTORY").map(Settings.absolute)
         return settings
     }
 

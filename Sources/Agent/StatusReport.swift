@@ -20,6 +20,10 @@ public struct StatusReport: Sendable, Codable {
     public var tables: [Table]
     /// The pid of a `watch` running on this buffer, if any.
     public var watcherPid: String?
+    /// The last harmonization pass (when, what failed, what is not linked), as the buffer recorded it.
+    public var harmonization: HarmonizationPass?
+    /// Data changed since the last pass that succeeded: the next run harmonizes.
+    public var harmonizationDue: Bool
 }
 
 extension LMSAgent {
@@ -46,6 +50,7 @@ extension LMSAgent {
             outstandingRejected: try buffer.outstandingRejected().count,
             waitingRows: try buffer.waitingFiles().reduce(0) { $0 + $1.waitingRows },
             heldFiles: try buffer.heldFiles().count, held: try buffer.heldFiles(),
-            lastErrors: try buffer.lastErrors(limit: 5), tables: tables, watcherPid: BufferLock.holder(bufferPath: buffer.path).flatMap { $0.command == BufferLock.Command.watch.rawValue ? $0.pid : nil })
+            lastErrors: try buffer.lastErrors(limit: 5), tables: tables, watcherPid: BufferLock.holder(bufferPath: buffer.path).flatMap { $0.command == BufferLock.Command.watch.rawValue ? $0.pid : nil },
+            harmonization: lastHarmonization, harmonizationDue: harmonizationDue)
     }
 }

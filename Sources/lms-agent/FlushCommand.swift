@@ -84,6 +84,7 @@ func printSummary(_ s: RunSummary, json: Bool) throws {
         print(t.render())
         for e in s.forward.errors { print("  \(e.contains("mass-delete guard") ? "held" : "rejected by the LMS-DS"): \(e)") }
     }
+    if let h = s.harmonization { print("harmonize: \(h.summary)") }
     let verdict: String
     switch s.exitCode {
     case .success: verdict = "everything applied"
@@ -98,6 +99,8 @@ func printSummary(_ s: RunSummary, json: Bool) throws {
         } else {
             verdict = "the LMS-DS is unavailable (\(s.unavailable ?? "")); staged files are kept: run `lms-agent resume` later"
         }
+    case .harmonizationFailed:
+        verdict = "everything applied, but harmonization failed (\(s.harmonization?.summary ?? "")): see the log; the next flush, resume or `lms-agent harmonize` tries again"
     case .fatal: verdict = "failed"
     }
     print(String(format: "result:  %@ (exit %d, %.2f s)", verdict, s.exitCode.rawValue, s.seconds))

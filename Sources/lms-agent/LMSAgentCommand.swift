@@ -8,7 +8,8 @@ let exitCodesHelp = """
     rejected (bad input or refused by the LMS-DS); 3 rows wait for parents not yet in the LMS-DS; 4 the \
     LMS-DS or the buffer's disk is unavailable (staged work is kept for resume); 5 a snapshot is held by \
     the mass-delete guard (`lms-agent release ID`); 6 stopped by SIGTERM or SIGINT after the file in \
-    hand (resume goes on); 64 bad usage.
+    hand (resume goes on); 7 loaded, but harmonization failed (a procedure, named in the log and in \
+    status; the next pass tries again); 64 bad usage. The highest-priority code wins: 6, 4, 5, 2, 3, 7.
     """
 
 @main
@@ -18,7 +19,7 @@ struct LMSAgentCommand: ParsableCommand {
         abstract: "Loads Ed-Fi LMS Toolkit extracts into an LMS data store, exactly once, through a local buffer.",
         discussion: exitCodesHelp,
         version: "lms-agent 0.4.0",
-        subcommands: [Watch.self, Flush.self, Resume.self, Status.self, Inspect.self, Retry.self, Release.self, GenerateSample.self])
+        subcommands: [Watch.self, Flush.self, Resume.self, Harmonize.self, Status.self, Inspect.self, Retry.self, Release.self, GenerateSample.self])
 
     /// Parses a copy of the arguments, after blanking the secrets among them in the process's own
     /// argument memory (what `ps` shows).

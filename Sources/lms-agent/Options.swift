@@ -59,6 +59,16 @@ struct GuardOptions: ParsableArguments {
     var minGuardedScope: String?
 }
 
+/// Harmonization: linking the LMS-DS to the Ed-Fi ODS after loading.
+struct HarmonizeOptions: ParsableArguments {
+    @Flag(name: .customLong("no-harmonize"), help: "Do not harmonize (link to the Ed-Fi ODS) after a round that changed data. Env: LMS_AGENT_NO_HARMONIZE.")
+    var noHarmonize = false
+
+    // Long form only: upstream's -e is the engine here, as in the upstream loader.
+    @Option(name: .customLong("exceptions-report-directory"), help: "Each harmonization writes the exceptions report here (sections/, users/, descriptors/ CSV files). Env: EXCEPTIONS_REPORT_DIRECTORY.")
+    var exceptionsReportDirectory: String?
+}
+
 struct LoggingOptions: ParsableArguments {
     @Option(name: [.customShort("l"), .customLong("log-level")], help: "DEBUG, INFO, WARNING, ERROR or CRITICAL. Env: LOG_LEVEL.")
     var logLevel: String?
@@ -74,6 +84,7 @@ protocol AgentOptions {
     var extract: ExtractOptions { get }
     var connection: ConnectionOptions { get }
     var deleteGuard: GuardOptions { get }
+    var harmonize: HarmonizeOptions { get }
     var logging: LoggingOptions { get }
 }
 
@@ -82,6 +93,16 @@ struct CommonOptions: ParsableArguments, AgentOptions {
     @OptionGroup(title: "Extract and buffer") var extract: ExtractOptions
     @OptionGroup(title: "Connection") var connection: ConnectionOptions
     @OptionGroup(title: "Mass-delete guard") var deleteGuard: GuardOptions
+    @OptionGroup(title: "Harmonization") var harmonize: HarmonizeOptions
+    @OptionGroup(title: "Logging") var logging: LoggingOptions
+}
+
+/// harmonize: the target, the buffer that records the pass, the report.
+struct HarmonizeCommandOptions: ParsableArguments, AgentOptions {
+    @OptionGroup(title: "Extract and buffer") var extract: ExtractOptions
+    @OptionGroup(title: "Connection") var connection: ConnectionOptions
+    @OptionGroup(visibility: .hidden) var deleteGuard: GuardOptions
+    @OptionGroup(title: "Harmonization") var harmonize: HarmonizeOptions
     @OptionGroup(title: "Logging") var logging: LoggingOptions
 }
 
@@ -90,6 +111,7 @@ struct StatusOptions: ParsableArguments, AgentOptions {
     @OptionGroup(title: "Extract and buffer") var extract: ExtractOptions
     @OptionGroup(title: "Connection") var connection: ConnectionOptions
     @OptionGroup(visibility: .hidden) var deleteGuard: GuardOptions
+    @OptionGroup(visibility: .hidden) var harmonize: HarmonizeOptions
     @OptionGroup(title: "Logging") var logging: LoggingOptions
 }
 
@@ -98,6 +120,7 @@ struct BufferOptions: ParsableArguments, AgentOptions {
     @OptionGroup(title: "Extract and buffer") var extract: ExtractOptions
     @OptionGroup(visibility: .hidden) var connection: ConnectionOptions
     @OptionGroup(visibility: .hidden) var deleteGuard: GuardOptions
+    @OptionGroup(visibility: .hidden) var harmonize: HarmonizeOptions
     @OptionGroup(title: "Logging") var logging: LoggingOptions
 }
 
@@ -119,6 +142,8 @@ extension AgentOptions {
         o.noMigrate = connection.noMigrate
         o.maxDeleteShare = deleteGuard.maxDeleteShare
         o.minGuardedScope = deleteGuard.minGuardedScope
+        o.noHarmonize = harmonize.noHarmonize
+        o.exceptionsReportDirectory = harmonize.exceptionsReportDirectory
         o.logLevel = logging.logLevel
         return try Settings.resolve(o)
     }

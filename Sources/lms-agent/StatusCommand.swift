@@ -31,6 +31,13 @@ struct Status: ParsableCommand {
             for h in s.held {
                 print("  held: file \(h.id) \(h.path): \(h.lastError ?? "")")
             }
+            print("")
+            if let h = s.harmonization {
+                print("harmonization: last pass \(h.at) (\(h.trigger.rawValue), \(String(format: "%.2f", h.seconds)) s)\(h.failed ? ", FAILED" : ""): \(h.summary)")
+            } else {
+                print("harmonization: no pass yet")
+            }
+            if s.harmonizationDue { print("  data changed since the last pass that succeeded: the next flush, resume or watch round harmonizes") }
             if !s.tables.isEmpty {
                 print("")
                 var tt = TextTable("LMS-DS table", "live", "deleted")

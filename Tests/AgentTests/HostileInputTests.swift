@@ -155,6 +155,8 @@ final class LogCapture: @unchecked Sendable {
 
     func append(_ level: Logger.Level, _ message: String) { lock.lock(); lines.append((level, message)); lock.unlock() }
     var warnings: [String] { lock.lock(); defer { lock.unlock() }; return lines.filter { $0.level == .warning }.map(\.message) }
+    /// Every message at `level` or above.
+    func messages(atLeast level: Logger.Level) -> [String] { lock.lock(); defer { lock.unlock() }; return lines.filter { $0.level >= level }.map(\.message) }
 
     var logger: Logger { Logger(label: "test") { _ in CapturingLogHandler(capture: self) } }
 }
