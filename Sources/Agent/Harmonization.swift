@@ -101,16 +101,18 @@ extension LMSAgent {
     /// run), the exceptions report when a directory is set, the summary in the log, the pass
     /// recorded in the buffer for `status`. Never throws: a failure is in the pass, and loading
     /// is never undone or blocked by it.
-    public func harmonize(store: any LMSDataStore, trigger: HarmonizationPass.Trigger) -> HarmonizationPass {
+    /// `quietSkip`: a skip goes to the debug log only, for a caller whose summary says it (flush,
+    /// resume: their progress line on a terminal is not broken by a log line after it).
+    public func harmonize(store: any LMSDataStore, trigger: HarmonizationPass.Trigger, quietSkip: Bool = false) -> HarmonizationPass {
         let started = Date()
         var pass = HarmonizationPass(at: ISO8601DateFormatter().string(from: started), trigger: trigger, sourceSystems: [])
-        run(&pass, on: store, started: started)
+        run(&pass, on: store, started: started, quietSkip: quietSkip)
         pass.seconds = Date().timeIntervalSince(started)
         record(pass)
         return pass
     }
 
-    private func run(_ pass: inout HarmonizationPass, on store: any LMSDataStore, started: Date) {
+    private func run(_ pass: inout HarmonizationPass, on store: any LMSDataStore, started: Date, quietSkip: Bool) {
         let harmonizer = store as? any Harmonizing
         var support = HarmonizeSupport.unavailable(reason: "\(store.location) has no harmonize procedures")
         if let harmonizer {
@@ -122,7 +124,7 @@ extension LMSAgent {
         }
         guard let harmonizer, support == .ready else {
             if case .unavailable(let reason) = support { pass.skipped = reason }
-            sayOnce("harmonization skipped: \(pass.skipped ?? ""); loading is not affected")
+            sayOnce("harmonization skipped: \(pass.skipped ?? ""); loading is not affected", quiet: quietSkip)
             return
         }
         let present = Set((try? buffer.extractSourceSystems()) ?? [])
@@ -131,7 +133,7 @@ extension LMSAgent {
             pass.skipped = present.isEmpty
                 ? "no source system in the extract yet"
                 : "no source system of the extract (\(present.sorted().joined(separator: ", "))) has harmonize procedures (\(LMSAgent.harmonizedSourceSystems.joined(separator: ", ")))"
-            sayOnce("harmonization skipped: \(pass.skipped!)")
+            sayOnce("harmonization skipped: \(pass.skipped!)", quiet: quietSkip)
             return
         }
         logger.debug("harmonization: \(pass.sourceSystems.joined(separator: ", ")) (\(pass.trigger.rawValue))")
@@ -176,7 +178,8 @@ extension LMSAgent {
 
     /// A skip is said once per process (a watcher would otherwise say it every round), again when
     /// the reason changes.
-    private func sayOnce(_ message: String) {
+    private func sayOnce(_ message: String, quiet: Bool) {
+        if quiet { logger.debug("\(message)"); return }
         guard harmonizeSkipSaid != message else { return }
         harmonizeSkipSaid = message
         logger.notice("\(message)")

@@ -315,7 +315,9 @@ public final class LMSAgent {
         // LMS-DS is there and no signal asked to stop.
         var harmonization: HarmonizationPass? = nil
         if let store, unavailable == nil, settings.harmonize, !shouldStop(), harmonizationDue {
-            harmonization = harmonize(store: store, trigger: .changedData)
+            // The embedded LMS-DS never has an ODS: the summary's `harmonize: skipped` line says so,
+            // no log line (a PostgreSQL database without one is worth a notice: it may be a mistake).
+            harmonization = harmonize(store: store, trigger: .changedData, quietSkip: settings.engine == .sqlite)
         }
         let pending = try buffer.pendingFiles()
         var summary = RunSummary(stage: stage, forward: forward, unavailable: unavailable, interrupted: shouldStop(),

@@ -7,8 +7,8 @@ import Testing
 /// When the agent harmonizes, and what it says when it cannot (agent level; the procedures
 /// themselves are the stores' and are tested with them).
 @Suite struct HarmonizationTests {
-    /// The embedded SQLite LMS-DS has no ODS: one plain line, exit 0, the data loaded, and the pass
-    /// (skipped) recorded for `status`.
+    /// The embedded SQLite LMS-DS has no ODS: one plain line in the summary (no log line, which would
+    /// come after a terminal's progress line), exit 0, the data loaded, the skipped pass for `status`.
     @Test func theSQLiteTargetSaysInOneLineThatItDoesNotHarmonize() throws {
         let w = try World(engine: .sqlite)
         let log = LogCapture()
@@ -17,14 +17,20 @@ import Testing
         let run = try w.flush()
         #expect(run.exitCode == .success)
         #expect(try w.count("LMSUser") == 4)
-        #expect(run.harmonization?.skipped != nil)
-        let said = log.messages(atLeast: .notice).filter { $0.contains("harmonization") }
-        #expect(said.count == 1 && said[0].contains("harmonization skipped"), "\(said)")
+        #expect(run.harmonization?.skipped?.contains("SQLite") == true, "\(String(describing: run.harmonization))")
+        #expect(log.messages(atLeast: .info).filter { $0.contains("harmonization") }.isEmpty)
         let status = try w.agent(csvPath: false).status()
         #expect(status.harmonization?.skipped != nil && status.harmonizationDue == false)
-        // Nothing changed: no pass, nothing said.
+        // Nothing changed: no pass.
         #expect(try w.flush().harmonization == nil)
-        #expect(log.messages(atLeast: .notice).filter { $0.contains("harmonization") }.count == 1)
+        // Through the binary: one line on standard output, nothing on standard error, exit 0.
+        try w.write("users/2026-09-02-06-00-00.csv", .users, (1...5).map { Row.user("u\($0)") })
+        let cli = try AgentRun.run(["flush"] + w.cliArguments(), environment: w.cliEnvironment, directory: w.dir)
+        #expect(cli.code == 0)
+        #expect(cli.stdout.components(separatedBy: "\n").filter { $0.hasPrefix("harmonize: skipped: the embedded SQLite LMS-DS has no Ed-Fi ODS") }.count == 1, "\(cli.stdout)")
+        #expect(!cli.stderr.contains("harmonization"), "\(cli.stderr)")
+        let text = try AgentRun.run(["status"] + w.cliArguments(), environment: w.cliEnvironment, directory: w.dir)
+        #expect(text.stdout.contains("harmonization: last pass") && text.stdout.contains("skipped: the embedded SQLite LMS-DS"))
     }
 
     /// `--no-harmonize`: no pass; what changed is owed, and the next run that harmonizes does it.
