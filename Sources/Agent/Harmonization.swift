@@ -1,4 +1,5 @@
 import Buffer
+import Extract
 import Foundation
 import Logging
 import Stores
@@ -89,9 +90,9 @@ extension LMSAgent {
     public func harmonizeNow() throws -> (pass: HarmonizationPass?, unavailable: String?) {
         try prepareToForward()
         let store: any LMSDataStore
-        do { store = try openStore() } catch let StoreError.unavailable(message) {
-            logger.error("the LMS-DS is unavailable: \(message)")
-            return (nil, message)
+        do { store = try openStore() } catch let e as StoreError where e.cause == .unavailable {
+            logger.error("the LMS-DS is unavailable: \(e.message)")
+            return (nil, e.message)
         }
         return (harmonize(store: store, trigger: .command), nil)
     }
@@ -104,15 +105,18 @@ extension LMSAgent {
     /// `quietSkip`: a skip goes to the debug log only, for a caller whose summary says it (flush,
     /// resume: their progress line on a terminal is not broken by a log line after it).
     public func harmonize(store: any LMSDataStore, trigger: HarmonizationPass.Trigger, quietSkip: Bool = false) -> HarmonizationPass {
-        let started = Date()
-        var pass = HarmonizationPass(at: ISO8601DateFormatter().string(from: started), trigger: trigger, sourceSystems: [])
-        run(&pass, on: store, started: started, quietSkip: quietSkip)
-        pass.seconds = Date().timeIntervalSince(started)
+        // The wall time names the pass and its report files; the monotonic clock times it.
+        let wall = Date()
+        let started = ContinuousClock.now
+        var pass = HarmonizationPass(at: Timestamp.format(seconds: Int(wall.timeIntervalSince1970), style: .iso8601), trigger: trigger, sourceSystems: [])
+        run(&pass, on: store, at: wall, quietSkip: quietSkip)
+        pass.seconds = (ContinuousClock.now - started).seconds
         record(pass)
         return pass
     }
 
-    private func run(_ pass: inout HarmonizationPass, on store: any LMSDataStore, started: Date, quietSkip: Bool) {
+    private func run(_ pass: inout HarmonizationPass, on store: any LMSDataStore, at wall: Date, quietSkip: Bool) {
+        let started = ContinuousClock.now
         let harmonizer = store as? any Harmonizing
         var support = HarmonizeSupport.unavailable(reason: "\(store.location) has no harmonize procedures")
         if let harmonizer {
@@ -148,7 +152,7 @@ extension LMSAgent {
         }
         if let directory = settings.exceptionsReportDirectory {
             do {
-                pass.reportFiles = try harmonizer.writeExceptionReports(to: directory, at: started)
+                pass.reportFiles = try harmonizer.writeExceptionReports(to: directory, at: wall)
                 logger.info("harmonization: exceptions report written: \(pass.reportFiles.joined(separator: ", "))")
             } catch {
                 pass.failure = "the exceptions report could not be written to \(directory): \(error)"
@@ -156,7 +160,7 @@ extension LMSAgent {
             }
         }
         logExceptionSummary(pass.exceptions)
-        logger.info("harmonization: \(pass.sourceSystems.joined(separator: ", ")): \(pass.report?.steps.count ?? 0) procedure call(s), \(pass.report?.failures.count ?? 0) failed (\(String(format: "%.2f", Date().timeIntervalSince(started))) s)")
+        logger.info("harmonization: \(pass.sourceSystems.joined(separator: ", ")): \(pass.report?.steps.count ?? 0) procedure call(s), \(pass.report?.failures.count ?? 0) failed (\(String(format: "%.2f", (ContinuousClock.now - started).seconds)) s)")
     }
 
     /// Upstream's summary (spec section 7): three lines, each a warning when its numbers are not 0.
