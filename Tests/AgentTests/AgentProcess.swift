@@ -144,12 +144,12 @@ struct AgentServer {
 extension World {
     /// Starts `lms-agent arguments` over this world: its extract (unless `csvPath` is false), its
     /// buffer (or `buffer`), its LMS-DS (or `dbname`, another SQLite file, or `server`), its
-    /// `migrationsDir` when set, DEBUG logs, and the test's environment with the LMS-DS password
-    /// (only) set by the world.
+    /// `migrationsDir` when set, DEBUG logs (or `logLevel`), and the test's environment with the
+    /// LMS-DS password (only) set by the world.
     func startAgent(_ arguments: [String], csvPath: Bool = true, buffer: String? = nil, dbname: String? = nil,
-                    server: AgentServer? = nil, output: AgentProcess.Output = .separate) throws -> AgentProcess {
+                    server: AgentServer? = nil, logLevel: String = "DEBUG", output: AgentProcess.Output = .separate) throws -> AgentProcess {
         let s = settings
-        var args = arguments + ["--buffer", buffer ?? s.bufferPath!, "--log-level", "DEBUG"]
+        var args = arguments + ["--buffer", buffer ?? s.bufferPath!, "--log-level", logLevel]
         if csvPath { args += ["--csvpath", root] }
         if let migrationsDir { args += ["--migrations-dir", migrationsDir] }
         var env: [String: String] = [:]
@@ -171,8 +171,8 @@ extension World {
 
     /// Runs `lms-agent arguments` over this world (as `startAgent`) to its end.
     func runAgent(_ arguments: [String], csvPath: Bool = true, buffer: String? = nil, dbname: String? = nil,
-                  server: AgentServer? = nil) throws -> AgentProcess.Result {
-        try startAgent(arguments, csvPath: csvPath, buffer: buffer, dbname: dbname, server: server).wait()
+                  server: AgentServer? = nil, logLevel: String = "DEBUG") throws -> AgentProcess.Result {
+        try startAgent(arguments, csvPath: csvPath, buffer: buffer, dbname: dbname, server: server, logLevel: logLevel).wait()
     }
 
     /// `lms-agent watch` over this world, its log (both streams, in order) in `output`.

@@ -25,11 +25,11 @@ import Testing
         #expect(try w.flush().harmonization == nil)
         // Through the binary: one line on standard output, nothing on standard error, exit 0.
         try w.write("users/2026-09-02-06-00-00.csv", .users, (1...5).map { Row.user("u\($0)") })
-        let cli = try AgentRun.run(["flush"] + w.cliArguments(), environment: w.cliEnvironment, directory: w.dir)
+        let cli = try w.runAgent(["flush"], logLevel: "INFO")
         #expect(cli.code == 0)
         #expect(cli.stdout.components(separatedBy: "\n").filter { $0.hasPrefix("harmonize: skipped: the embedded SQLite LMS-DS has no Ed-Fi ODS") }.count == 1, "\(cli.stdout)")
         #expect(!cli.stderr.contains("harmonization"), "\(cli.stderr)")
-        let text = try AgentRun.run(["status"] + w.cliArguments(), environment: w.cliEnvironment, directory: w.dir)
+        let text = try w.runAgent(["status"], logLevel: "INFO")
         #expect(text.stdout.contains("harmonization: last pass") && text.stdout.contains("skipped: the embedded SQLite LMS-DS"))
     }
 
