@@ -18,6 +18,9 @@ final class World {
     let database: String
     /// The user's own schema scripts (`--migrations-dir`), for tests that change the LMS-DS.
     var migrationsDir: String?
+    /// False: the world's runs load without harmonizing (`--no-harmonize`), for the tests that call
+    /// the harmonizer themselves and look at what one pass of theirs does.
+    var harmonizes = true
 
     /// `rootName` is the extract folder's name inside the world's directory.
     init(engine: TestEngine = .sqlite, rootName: String = "extract") throws {
@@ -47,6 +50,7 @@ final class World {
         o.buffer = dir + "/buffer.sqlite"
         o.engine = engine.rawValue
         o.migrationsDir = migrationsDir
+        o.noHarmonize = !harmonizes
         var env = ["HOME": dir]
         switch engine {
         case .sqlite:

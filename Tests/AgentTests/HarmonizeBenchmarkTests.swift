@@ -14,6 +14,7 @@ import Testing
 struct HarmonizeBenchmarkTests {
     @Test func aPassAtTheBenchmarkSize() throws {
         let w = try World(engine: .postgresql)
+        w.harmonizes = false  // these tests run the harmonizer themselves
         var options = SampleOptions()
         let env = ProcessInfo.processInfo.environment
         options.users = Int(env["LMS_AGENT_BENCH_USERS"] ?? "") ?? 5_000

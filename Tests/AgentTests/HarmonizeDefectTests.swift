@@ -14,6 +14,7 @@ struct HarmonizeDefectTests {
     /// one LMS takes only its own row away.
     @Test func twoLMSsWithEqualIdentifiersKeepTheirOwnRows() throws {
         let w = try World(engine: .postgresql)
+        w.harmonizes = false  // these tests run the harmonizer themselves
         let ods = try ODS(w)
         try ods.install()
         try ods.shippedDescriptors(["Canvas", "Schoology"])
@@ -60,6 +61,7 @@ struct HarmonizeDefectTests {
     /// neither duplicates rows nor is used.
     @Test func descriptorsMatchByNamespaceAndWithoutCase() throws {
         let w = try World(engine: .postgresql)
+        w.harmonizes = false  // these tests run the harmonizer themselves
         let ods = try ODS(w)
         try ods.install()
         let elsewhere = try ods.descriptor(ODS.categoryNamespace("Canvas"), "Canvas", in: "lmsx.lmssourcesystemdescriptor")
@@ -99,6 +101,7 @@ struct HarmonizeDefectTests {
     /// procedure still runs (upstream skips the rest of its group).
     @Test func aFailingProcedureDoesNotHideTheOthers() throws {
         let w = try World(engine: .postgresql)
+        w.harmonizes = false  // these tests run the harmonizer themselves
         let ods = try ODS(w)
         try ods.install()
         try ods.student("S1")
@@ -128,6 +131,7 @@ struct HarmonizeDefectTests {
     /// one value per statement, and a real ODS refused the second row).
     @Test func manyNewRowsInOneCallEachGetTheirOwnId() throws {
         let w = try World(engine: .postgresql)
+        w.harmonizes = false  // these tests run the harmonizer themselves
         var options = SampleOptions()
         options.users = 120
         options.sections = 8
@@ -159,6 +163,7 @@ struct HarmonizeDefectTests {
     /// The three upstream report files: folders, local-time names, lower-case columns, header always.
     @Test func exceptionReportsAreWrittenAsUpstream() throws {
         let w = try World(engine: .postgresql)
+        w.harmonizes = false  // these tests run the harmonizer themselves
         let ods = try ODS(w)
         try ods.install()
         try ods.shippedDescriptors(["Canvas"])

@@ -11,6 +11,7 @@ struct HarmonizeLifecycleTests {
     /// H3: upstream sets a link once and never corrects or clears it.
     @Test func linksFollowTheLMSAndTheODS() throws {
         let w = try World(engine: .postgresql)
+        w.harmonizes = false  // these tests run the harmonizer themselves
         let ods = try ODS(w)
         try ods.install()
         for s in ["S1", "S2", "S3", "S4", "S9"] { try ods.student(s) }
@@ -52,6 +53,7 @@ struct HarmonizeLifecycleTests {
     /// still reach lmsx. H7: a soft-deleted section takes its assignments out of lmsx.
     @Test func assignmentsAndSubmissionsFollowTheLMS() throws {
         let w = try World(engine: .postgresql)
+        w.harmonizes = false  // these tests run the harmonizer themselves
         let ods = try ODS(w)
         try ods.install()
         try ods.shippedDescriptors(["Canvas"])
@@ -127,6 +129,7 @@ struct HarmonizeLifecycleTests {
     /// the real submission arrives, and is not rewritten on every pass.
     @Test func schoologyPlaceholdersComeAndGo() throws {
         let w = try World(engine: .postgresql)
+        w.harmonizes = false  // these tests run the harmonizer themselves
         let ods = try ODS(w)
         try ods.install()
         try ods.shippedDescriptors(["Schoology"])

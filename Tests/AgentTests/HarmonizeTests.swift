@@ -92,6 +92,7 @@ struct HarmonizeTests {
 
     @Test func theScriptsWaitForTheODSAndArriveWithIt() throws {
         let w = try World(engine: .postgresql)
+        w.harmonizes = false  // these tests run the harmonizer themselves
         try w.writeBase()
         #expect(try w.flush().exitCode == .success)
         // No ODS: the LMS-DS is as before, and the harmonizer says what it lacks.
@@ -127,6 +128,7 @@ struct HarmonizeTests {
     /// Canvas and Schoology users by SIS id, Google users by e-mail; sections by SIS section id.
     @Test func usersAndSectionsAreLinkedForEachLMS() throws {
         let w = try World(engine: .postgresql)
+        w.harmonizes = false  // these tests run the harmonizer themselves
         let ods = try ODS(w)
         try ods.install()
         try ods.student("S1")
@@ -169,6 +171,7 @@ struct HarmonizeTests {
     /// Only the LMSs asked for run; a name without procedures is a failed step, and the rest still run.
     @Test func onlyTheSourceSystemsAskedForRun() throws {
         let w = try World(engine: .postgresql)
+        w.harmonizes = false  // these tests run the harmonizer themselves
         let ods = try ODS(w)
         try ods.install()
         try ods.student("S1")
