@@ -24,11 +24,23 @@ struct Watch: AsyncParsableCommand {
     var rescanInterval: Double = 600
     @Option(name: .customLong("metrics-file"), help: "Write Prometheus metrics here (node_exporter textfile collector).")
     var metricsFile: String?
+    @Option(name: .customLong("harmonize-interval"), help: "Harmonize this often even when no LMS file changed, for changes in the ODS: seconds, or with s, m, h or d (default 1h). Env: LMS_AGENT_HARMONIZE_INTERVAL.")
+    var harmonizeInterval: String?
+
+    /// The interval in seconds: the option, else the environment variable, else one hour.
+    func harmonizeIntervalSeconds() throws -> Double {
+        guard let text = harmonizeInterval ?? ProcessInfo.processInfo.environment["LMS_AGENT_HARMONIZE_INTERVAL"] else { return 3600 }
+        guard let seconds = DurationText.seconds(text) else {
+            throw ValidationError("--harmonize-interval: '\(text)' is not a duration (seconds, or a number with s, m, h or d: 90, 30m, 1h)")
+        }
+        return seconds
+    }
 
     func validate() throws {
         guard settleSeconds >= 0, maxWait > 0, rescanInterval > 0 else {
             throw ValidationError("--settle-seconds must be 0 or more, --max-wait and --rescan-interval positive")
         }
+        _ = try harmonizeIntervalSeconds()
     }
 
     func run() async throws {
@@ -39,6 +51,7 @@ struct Watch: AsyncParsableCommand {
             o.maxWaitSeconds = maxWait
             o.rescanIntervalSeconds = rescanInterval
             o.metricsFile = metricsFile
+            o.harmonizeIntervalSeconds = try harmonizeIntervalSeconds()
             try await WatchService.runUntilStopped(WatchService(agent: agent, options: o), logger: agent.logger)
             return .success
         }

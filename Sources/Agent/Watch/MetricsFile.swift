@@ -20,8 +20,18 @@ final class MetricsFile {
     private var errors = 0
     private var lastSuccess: Double?
     private var lastForwardSeconds: Double?
+    private var harmonization: HarmonizationPass?
+    /// When this process last harmonized (Unix time); nil: not yet (the pass then comes from the buffer).
+    private var harmonizedAt: Double?
 
     init(path: String) { self.path = path }
+
+    /// The last harmonization pass and when this process ran it (nil: recorded by an earlier run).
+    func recordHarmonization(_ pass: HarmonizationPass?, at time: Double?) {
+        guard let pass else { return }
+        harmonization = pass
+        if let time { harmonizedAt = time }
+    }
 
     func recordRound(success: Bool, forwardSeconds: Double?, errors: Int) {
         rounds += 1
@@ -57,6 +67,21 @@ final class MetricsFile {
         if let lastForwardSeconds {
             metric("lms_agent_forward_duration_seconds", "Duration of the last successful round.", "gauge")
             out += String(format: "lms_agent_forward_duration_seconds %.3f\n", lastForwardSeconds)
+        }
+        if let pass = harmonization {
+            if let harmonizedAt {
+                metric("lms_agent_harmonization_last_timestamp_seconds", "When this process last ran a harmonization pass (Unix time).", "gauge")
+                out += "lms_agent_harmonization_last_timestamp_seconds \(Int(harmonizedAt))\n"
+            }
+            metric("lms_agent_harmonization_failed", "1 when a procedure of the last harmonization pass failed or the pass could not finish.", "gauge")
+            out += "lms_agent_harmonization_failed \(pass.failed ? 1 : 0)\n"
+            if let e = pass.exceptions {
+                metric("lms_agent_harmonization_unmatched", "After the last pass: LMS rows not linked to the ODS (the lmsx exception views), and missing descriptors.", "gauge")
+                for (kind, n) in [("users", e.unmatchedUsers), ("sections", e.unmatchedSections), ("assignments", e.unmatchedAssignments),
+                                  ("submissions", e.unmatchedSubmissions), ("descriptors", e.missingDescriptors)] {
+                    out += "lms_agent_harmonization_unmatched{kind=\"\(kind)\"} \(n)\n"
+                }
+            }
         }
         let tmp = path + ".tmp"
         do {

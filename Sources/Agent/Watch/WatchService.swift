@@ -18,6 +18,9 @@ public struct WatchOptions: Sendable {
     public var metricsFile: String?
     /// The longest wait between two attempts to reach an unavailable LMS-DS.
     public var maxBackoffSeconds: Double = 300
+    /// A harmonization pass this often even when no LMS file changed: the ODS changes on its own
+    /// (a student enrolled today links the LMS user loaded yesterday). A round's pass postpones it.
+    public var harmonizeIntervalSeconds: Double = 3600
     public init() {}
 }
 
@@ -115,10 +118,10 @@ final class WatchLoop {
 
     /// Work done every `interval` seconds besides the machine's own timers. Its due time is one of the
     /// poll's wake-up times, and it runs on the loop's thread after the inotify events and the
-    /// machine's tick, so never inside a round: a second periodic task (a harmonization pass, say)
-    /// is one more case here, one more entry made in `init`, and its work in `perform(_:)`.
+    /// machine's tick, so never inside a round: a periodic task is one case here, one entry made in
+    /// `init`, and its work in `perform(_:)`.
     struct Periodic {
-        enum Work { case watchdogPing }
+        enum Work { case watchdogPing, harmonize }
         let work: Work
         let interval: Double
         var due: Double
@@ -134,6 +137,13 @@ final class WatchLoop {
         self.machine = Machine(Machine.Config(options))
         self.origin = clock.now
         if let interval = notifier.watchdogInterval { periodic.append(Periodic(work: .watchdogPing, interval: interval, due: 0)) }
+        if agent.settings.harmonize {
+            // The first interval pass one interval after the start: the start's own round harmonizes
+            // when it changes data or a pass is owed.
+            let every = options.harmonizeIntervalSeconds
+            periodic.append(Periodic(work: .harmonize, interval: every, due: every))
+        }
+        metrics?.recordHarmonization(agent.lastHarmonization, at: nil)
     }
 
     private func now() -> Double {
@@ -188,7 +198,39 @@ final class WatchLoop {
     private func perform(_ work: Periodic.Work) {
         switch work {
         case .watchdogPing: notifier.notify("WATCHDOG=1")
+        case .harmonize: harmonizeOnInterval()
         }
+    }
+
+    /// The interval's pass, whatever changed. While the LMS-DS is down, there is nothing to link:
+    /// the pass waits for the next interval (the round that catches up harmonizes if it changes data).
+    private func harmonizeOnInterval() {
+        guard !stop.isRequested, !machine.isTargetDown else { return }
+        let store: any LMSDataStore
+        do { store = try openStore() } catch {
+            logger.debug("harmonization postponed to the next interval: \(error)")
+            return
+        }
+        record(agent.harmonize(store: store, trigger: .interval))
+    }
+
+    /// After a round that forwarded: data changed (or a pass was owed from before) means a pass now,
+    /// and the interval's next pass is counted from it.
+    private func harmonizeAfterRound(_ store: any LMSDataStore, _ report: ForwardReport) {
+        guard agent.settings.harmonize, !stop.isRequested else { return }
+        do {
+            if report.changedData { try agent.noteDataChanged() }
+        } catch {
+            logger.warning("harmonization: cannot record in the buffer that data changed: \(error)")
+        }
+        guard agent.harmonizationDue else { return }
+        metrics?.recordHarmonization(agent.harmonize(store: store, trigger: .changedData), at: Date().timeIntervalSince1970)
+        if let i = periodic.firstIndex(where: { $0.work == .harmonize }) { periodic[i].due = now() + periodic[i].interval }
+    }
+
+    private func record(_ pass: HarmonizationPass) {
+        metrics?.recordHarmonization(pass, at: Date().timeIntervalSince1970)
+        writeMetrics()
     }
 
     // MARK: events in
@@ -321,12 +363,14 @@ final class WatchLoop {
         round = nil
         let outcome: Machine.ForwardOutcome
         var report: ForwardReport?
+        var forwardedTo: (any LMSDataStore)?
         do {
             let store = try openStore()
             let forwarder = agent.forwarder(store: store)
             report = try forwarder.forwardPending(shouldStop: { stop.isRequested })
             outcome = .done(interrupted: stop.isRequested)
             metrics?.recordRound(success: true, forwardSeconds: now() - started, errors: report!.errors.count)
+            forwardedTo = store
         } catch let e as StoreError where e.cause == .unavailable {
             self.store = nil
             lastUnavailable = e.message
@@ -342,6 +386,7 @@ final class WatchLoop {
         // The outage's first or last word comes before the round's line.
         carryOut(next)
         logRound(stageReport, report, started)
+        if let forwardedTo, let report { harmonizeAfterRound(forwardedTo, report) }
         writeMetrics()
         return []
     }
