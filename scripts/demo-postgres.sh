@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole pipeline on a throwaway PostgreSQL: a database with the minimal Ed-Fi ODS of the tests
-# (Tests/AgentTests/ODSFixture.swift, loaded with psql: not a second copy), a generated Canvas extract;
+# (Tests/Fixtures/minimal-ods-postgresql.sql, loaded with psql: not a second copy), a generated Canvas extract;
 # stage, forward and harmonize in one flush (the ODS has no students yet: every user is an exception),
 # then the SIS sync fills the ODS and `lms-agent harmonize` links the rows; the exceptions reports and
 # status. Everything goes under ./demo-pg; the server is stopped at the end.
@@ -22,8 +22,8 @@ psql="psql -X -q -v ON_ERROR_STOP=1"
 step() { printf '\n$ %s\n' "$*"; }
 
 $psql -d postgres -c "CREATE DATABASE lms_demo"
-# The ODS tables of the tests' fixture: the SQL between `static let ddl = """` and its closing quotes.
-awk '/static let ddl = """/ { on = 1; next } on && /^"""/ { exit } on' Tests/AgentTests/ODSFixture.swift | $psql -d lms_demo
+# The ODS tables of the tests' fixture (the same file the tests load).
+$psql -d lms_demo -f Tests/Fixtures/minimal-ods-postgresql.sql
 # The LMSX descriptors of Canvas, as the extension ships them.
 $psql -d lms_demo <<'SQL'
 WITH d AS (

@@ -20,7 +20,8 @@ struct HarmonizeWatchTests {
         try w.write("sections/\(w.stamp(1))", .sections, [LMSRow.section("c1", "Canvas", sis: "SEC-1")])
         // The round's pass links u1 and c1.
         #expect(eventually(60) { try w.userLinks()["u1"] == "S1" && w.sectionLinks()["c1"] == "SEC-1" }, "\(watch.output)")
-        #expect(watch.output.contains("harmonization: Canvas:"))
+        // The links are committed procedure by procedure; the pass's line comes after the last.
+        #expect(eventually(20) { watch.output.contains("harmonization: Canvas:") }, "\(watch.output)")
         // S2 arrives in the ODS; no LMS file changes: the interval's pass links u2.
         try ods.student("S2")
         #expect(eventually(60) { try w.userLinks()["u2"] == "S2" }, "\(watch.output)")
