@@ -3,30 +3,30 @@ import Foundation
 import LMSSQLScripts
 
 /// A versioned schema script: `0003_create_section_tables.sql` is journaled as `0003_create_section_tables`.
-public struct MigrationScript: Sendable {
+struct MigrationScript: Sendable {
     /// Whose script it is: lms-agent's own (shipped in `sql/<engine>/`), or the operator's
     /// (`--migrations-dir`), with the file it was read from.
-    public enum Origin: Sendable, Equatable {
+    enum Origin: Sendable, Equatable {
         case shipped
         case user(path: String)
     }
 
-    public let name: String
-    public let sql: String
-    public let origin: Origin
+    let name: String
+    let sql: String
+    let origin: Origin
     /// SHA-256 of the script's text, journaled with it: an operator's script that changes after it
     /// was applied is found, not silently ignored (a script runs once).
-    public let checksum: String
+    let checksum: String
 
     /// Scripts numbered 2000-2999 are the harmonizer's (the project's, and an operator's own
     /// customisations of its procedures): they read the Ed-Fi ODS tables, so they run only on a
     /// database that has them, and wait, unjournaled, until it does.
-    public var needsODS: Bool {
+    var needsODS: Bool {
         guard name.count > 5, name[name.index(name.startIndex, offsetBy: 4)] == "_", let n = Int(name.prefix(4)) else { return false }
         return (2000...2999).contains(n)
     }
 
-    public init(name: String, sql: String, origin: Origin) {
+    init(name: String, sql: String, origin: Origin) {
         self.name = name
         self.sql = sql
         self.origin = origin
@@ -36,7 +36,7 @@ public struct MigrationScript: Sendable {
     /// The engine's shipped scripts in name order, then the operator's own from `extraDirectory` in
     /// name order: theirs always run after all of ours, whatever their numbers, so that a script
     /// of theirs may replace one of our procedures (`CREATE OR REPLACE`).
-    public static func load(engine: String, extraDirectory: String?) throws -> [MigrationScript] {
+    static func load(engine: String, extraDirectory: String?) throws -> [MigrationScript] {
         let shipped = try SQLScripts.scripts(engine: engine).map { MigrationScript(name: $0.name, sql: $0.sql, origin: .shipped) }
         guard !shipped.isEmpty else {
             throw StoreError.migration("no schema scripts found for \(engine) (is the lms-agent_LMSSQLScripts.resources folder beside the binary?)")
