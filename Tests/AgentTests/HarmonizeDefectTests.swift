@@ -220,25 +220,37 @@ struct HarmonizeDefectTests {
 /// every student's SIS id, an ODS section for every SIS section id, every enrollment, the shipped
 /// descriptors. Set-based, so that it fits the benchmark's size too.
 enum HarmonizeSeed {
+    /// The LMSX descriptors, then `sync`.
     static func seed(_ ods: ODS) throws {
         try ods.shippedDescriptors()
+        try sync(ods)
+    }
+
+    /// What a nightly SIS sync would add: a student for every LMS student with a SIS id, their
+    /// e-mails, a section for every LMS section with a SIS id, and their enrollments. Only what is
+    /// not there yet, so that it runs again after a day's load.
+    static func sync(_ ods: ODS) throws {
         try ods.c.executeBatch("""
             INSERT INTO edfi.student (studentuniqueid, firstname, lastsurname, birthdate)
             SELECT DISTINCT sisuseridentifier, 'First', 'Last', DATE '2011-04-01' FROM lms.lmsuser
-            WHERE userrole = 'student' AND sisuseridentifier IS NOT NULL;
+            WHERE userrole = 'student' AND sisuseridentifier IS NOT NULL
+            ON CONFLICT DO NOTHING;
             INSERT INTO edfi.studenteducationorganizationassociationelectronicmail
                 (educationorganizationid, electronicmailaddress, electronicmailtypedescriptorid, studentusi)
             SELECT DISTINCT ON (u.emailaddress) 255901, u.emailaddress, 1, s.studentusi
-            FROM lms.lmsuser u JOIN edfi.student s ON s.studentuniqueid = u.sisuseridentifier ORDER BY u.emailaddress, s.studentusi;
+            FROM lms.lmsuser u JOIN edfi.student s ON s.studentuniqueid = u.sisuseridentifier ORDER BY u.emailaddress, s.studentusi
+            ON CONFLICT DO NOTHING;
             INSERT INTO edfi.section (localcoursecode, schoolid, schoolyear, sectionidentifier, sessionname)
-            SELECT DISTINCT 'ALG-1', 255901001, 2027, sissectionidentifier, 'Fall' FROM lms.lmssection WHERE sissectionidentifier IS NOT NULL;
+            SELECT DISTINCT 'ALG-1', 255901001, 2027, sissectionidentifier, 'Fall' FROM lms.lmssection WHERE sissectionidentifier IS NOT NULL
+            ON CONFLICT DO NOTHING;
             INSERT INTO edfi.studentsectionassociation (begindate, localcoursecode, schoolid, schoolyear, sectionidentifier, sessionname, studentusi)
             SELECT DISTINCT DATE '2026-08-20', e.localcoursecode, e.schoolid, e.schoolyear, e.sectionidentifier, e.sessionname, st.studentusi
             FROM lms.lmsuserlmssectionassociation a
             JOIN lms.lmsuser u ON u.lmsuseridentifier = a.lmsuseridentifier
             JOIN lms.lmssection l ON l.lmssectionidentifier = a.lmssectionidentifier
             JOIN edfi.section e ON e.sectionidentifier = l.sissectionidentifier
-            JOIN edfi.student st ON st.studentuniqueid = u.sisuseridentifier;
+            JOIN edfi.student st ON st.studentuniqueid = u.sisuseridentifier
+            ON CONFLICT DO NOTHING;
             ANALYZE edfi.student; ANALYZE edfi.section; ANALYZE edfi.studentsectionassociation; ANALYZE edfi.descriptor
             """)
     }
