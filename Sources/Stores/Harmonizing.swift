@@ -20,6 +20,7 @@ public protocol Harmonizing: Sendable {
 
 /// Whether a target can harmonize.
 public enum HarmonizeSupport: Sendable, Equatable {
+    /// The target has the ODS tables and the harmonizer's procedures and views: `harmonize` may run.
     case ready
     /// Not here, and why: the embedded SQLite LMS-DS has no ODS; a PostgreSQL database without the
     /// `edfi`/`lmsx` tables the procedures need.
@@ -36,8 +37,10 @@ public struct HarmonizeReport: Sendable, Codable, Equatable {
         public var sourceSystem: String?
         /// The server's message when the call failed (never a secret); nil when it succeeded.
         public var failure: String?
+        /// How long the call took, in seconds.
         public var seconds: Double
 
+        /// A step; `failure` nil for a call that succeeded.
         public init(procedure: String, sourceSystem: String? = nil, failure: String? = nil, seconds: Double) {
             self.procedure = procedure
             self.sourceSystem = sourceSystem
@@ -46,15 +49,18 @@ public struct HarmonizeReport: Sendable, Codable, Equatable {
         }
     }
 
+    /// Every procedure call, in the order made.
     public var steps: [Step]
     /// Counts read after the pass (nil when they could not be read).
     public var exceptions: ExceptionCounts?
 
+    /// A report of these calls and counts.
     public init(steps: [Step], exceptions: ExceptionCounts?) {
         self.steps = steps
         self.exceptions = exceptions
     }
 
+    /// The calls that failed.
     public var failures: [Step] { steps.filter { $0.failure != nil } }
 }
 
@@ -71,6 +77,7 @@ public struct ExceptionCounts: Sendable, Codable, Equatable {
     /// Distinct assignment categories and submission statuses with no descriptor.
     public var missingDescriptors: Int
 
+    /// Counts as read from the exception views.
     public init(unmatchedUsers: Int, unmatchedSections: Int, unmatchedAssignments: Int,
                 unmatchedSubmissions: Int, missingDescriptors: Int) {
         self.unmatchedUsers = unmatchedUsers

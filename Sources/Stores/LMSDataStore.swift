@@ -2,6 +2,7 @@ import Extract
 
 /// One file's worth of work for a target LMS-DS.
 public struct ApplyRequest: Sendable {
+    /// What applying the file does.
     public enum Mode: Sendable, Equatable {
         /// A whole snapshot: merge, soft-delete what its scope no longer has, record in ProcessedFiles.
         case snapshot
@@ -9,13 +10,17 @@ public struct ApplyRequest: Sendable {
         case waitingRows
     }
 
+    /// The resource's schema (from the agent's registry): the merge is generated from it.
     public var schema: ResourceSchema
+    /// A whole snapshot, or only the rows that waited for their parents.
     public var mode: Mode
     /// `ProcessedFiles.FullPath`: the absolute path as upstream spells it.
     public var fullPath: String
+    /// The SHA-256 of the file's bytes, recorded in `ProcessedFiles.Checksum`.
     public var checksum: String
     /// Rows in the file (upstream's `NumberOfRows`), whatever the merge did with them.
     public var rowCount: Int
+    /// The scope the file's folder names: what a snapshot's soft delete is limited to.
     public var scope: Scope
     /// Schema columns the file's header had; absent columns are left untouched on update.
     public var presentColumns: Set<String>
@@ -26,6 +31,7 @@ public struct ApplyRequest: Sendable {
     /// The mass-delete guard for this file (nil: it may delete anything, e.g. released by an operator).
     public var deleteGuard: DeleteGuard?
 
+    /// A request; `droppedKeys` and `deleteGuard` default to none.
     public init(schema: ResourceSchema, mode: Mode, fullPath: String, checksum: String, rowCount: Int, scope: Scope,
                 presentColumns: Set<String>, deleteSourceSystems: [String], droppedKeys: [NaturalKey] = [],
                 deleteGuard: DeleteGuard? = nil) {
@@ -52,8 +58,10 @@ public struct DeleteGuard: Sendable, Equatable, Codable {
     /// Scopes smaller than this are not guarded: a section of 12 losing 7 students is ordinary.
     public var minimumScope: Int
 
+    /// The default: a snapshot may soft-delete at most half of a scope of 100 live rows or more.
     public static let standard = DeleteGuard(maxShare: 0.5, minimumScope: 100)
 
+    /// A guard with these limits (from `--max-delete-share` and `--min-guarded-scope`).
     public init(maxShare: Double, minimumScope: Int) {
         self.maxShare = maxShare
         self.minimumScope = minimumScope
@@ -68,9 +76,13 @@ public struct DeleteGuard: Sendable, Equatable, Codable {
     var leastRefused: Int { Int((maxShare * Double(minimumScope)).rounded(.down)) + 1 }
 }
 
+/// A row's natural key: unique per table, and how a row of another file names it.
 public struct NaturalKey: Sendable, Hashable {
+    /// `SourceSystemIdentifier`: the LMS's own id of the row.
     public var sourceSystemIdentifier: String
+    /// `SourceSystem`: the LMS (`Canvas`, `Schoology`, `Google`).
     public var sourceSystem: String
+    /// A key from its two parts.
     public init(_ sourceSystemIdentifier: String, _ sourceSystem: String) {
         self.sourceSystemIdentifier = sourceSystemIdentifier
         self.sourceSystem = sourceSystem
@@ -82,13 +94,17 @@ public struct ApplyResult: Sendable, Equatable {
     /// `ProcessedFiles` already had this file with this checksum: nothing was changed
     /// (`waitingLines` still tells which rows lack parents, so a crash does not lose them).
     public var alreadyApplied = false
+    /// Rows new to the table.
     public var inserted = 0
     /// Rows changed, restored ones included.
     public var updated = 0
+    /// Soft-deleted rows the file brought back (counted in `updated` too).
     public var restored = 0
+    /// Live rows of the scope the snapshot no longer has, now soft-deleted.
     public var softDeleted = 0
     /// Lines whose parents (or, for attendance, enrollment) are not in the LMS-DS yet.
     public var waitingLines: [Int] = []
+    /// A result of nothing done yet.
     public init() {}
 }
 
@@ -97,6 +113,7 @@ public struct ApplyResult: Sendable, Equatable {
 /// in one place (`SQLiteStore.classify`, `PostgresStore.classify`): only a fault of the data
 /// rejects a file.
 public struct StoreError: Error, CustomStringConvertible, Sendable {
+    /// What kind of failure it is; the agent decides what to do with the file by it.
     public enum Cause: Sendable, Equatable {
         /// A fault of the environment, not of the data: the LMS-DS cannot be reached, its disk is
         /// full, an I/O or permission error, a lock timeout, a missing table. Staged work waits and
@@ -112,35 +129,42 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
         case guarded(deleting: Int, live: Int)
     }
 
+    /// What kind of failure it is.
     public let cause: Cause
     /// The engine's code for the error behind this one (nil when the store itself found the fault).
     public let engineCode: EngineCode?
     /// What went wrong, without the cause's prefix (the buffer's rejection reason, `status`).
     public let message: String
 
+    /// An error of `cause`; `engineCode` when an engine error was behind it.
     public init(_ cause: Cause, _ message: String, engineCode: EngineCode? = nil) {
         self.cause = cause
         self.message = message
         self.engineCode = engineCode
     }
 
+    /// The LMS-DS cannot be reached or used now: the file stays staged and is retried.
     public static func unavailable(_ message: String, engineCode: EngineCode? = nil) -> StoreError {
         StoreError(.unavailable, message, engineCode: engineCode)
     }
 
+    /// The LMS-DS refused this file's data: the file is rejected.
     public static func dataRefused(_ message: String, engineCode: EngineCode? = nil) -> StoreError {
         StoreError(.dataRefused, message, engineCode: engineCode)
     }
 
+    /// A schema script could not be loaded or applied.
     public static func migration(_ message: String, engineCode: EngineCode? = nil) -> StoreError {
         StoreError(.migration, message, engineCode: engineCode)
     }
 
+    /// The mass-delete guard stopped a file that would soft-delete `deleting` of `live` rows.
     public static func guarded(deleting: Int, live: Int) -> StoreError {
         StoreError(.guarded(deleting: deleting, live: live),
                    "it would soft-delete \(deleting) of the \(live) live rows of its scope (\(live > 0 ? 100 * deleting / live : 0) %)")
     }
 
+    /// The message with its cause's prefix (`LMS-DS unavailable: ...`), for logs and the operator.
     public var description: String {
         switch cause {
         case .unavailable: return "LMS-DS unavailable: \(message)"
@@ -158,6 +182,7 @@ public enum EngineCode: Sendable, Hashable, CustomStringConvertible {
     /// PostgreSQL's five-character SQLSTATE (23505 is unique_violation, 53100 disk_full).
     case sqlState(String)
 
+    /// `SQLite 2067`, `SQLSTATE 23505`.
     public var description: String {
         switch self {
         case .sqlite(let code): return "SQLite \(code)"
@@ -168,6 +193,7 @@ public enum EngineCode: Sendable, Hashable, CustomStringConvertible {
 
 /// A path's row in `ProcessedFiles`.
 public enum ProcessedRecord: Sendable, Equatable {
+    /// No row for the path.
     case none
     /// Written by the upstream loader (no checksum); it never reads a recorded file again, and the
     /// agent honours that, so that the two can take turns on one database.
@@ -221,6 +247,8 @@ public protocol LMSDataStore: AnyObject, Sendable {
     var location: String { get }
     /// Applies the engine's schema scripts that the journal does not list yet.
     func migrate() throws
+    /// Applies one file in one transaction (see the protocol's note): the rows come from `rows`, which
+    /// the store calls once, inside the transaction; throws a `StoreError`, having changed nothing.
     func apply(_ request: ApplyRequest, rows: RowStream) throws -> ApplyResult
     /// What `ProcessedFiles` records for a path.
     func processedRecord(fullPath: String) throws -> ProcessedRecord

@@ -99,6 +99,8 @@ enum PostgresHarmonizer {
 /// The harmonizer on the PostgreSQL LMS-DS: the procedures of sql/postgresql/2001-2999, which the
 /// migrations deploy once the database has the ODS tables.
 extension PostgresStore: Harmonizing {
+    /// Ready when the database has the ODS tables the procedures read and the procedures and views are
+    /// deployed; otherwise names what is missing.
     public func harmonizeSupport() throws -> HarmonizeSupport {
         try withSession { c, _ in
             let tables = try PostgresHarmonizer.missingODSTables(c)
@@ -116,6 +118,10 @@ extension PostgresStore: Harmonizing {
         }
     }
 
+    /// Calls, in upstream's order, the users procedure of each named LMS, then each one's sections
+    /// procedure, then the assignments and then the submissions procedure for each, every call in a
+    /// transaction of its own under the agent's advisory lock; a source system with no procedures is
+    /// a failed step. The exception counts are read after the calls.
     public func harmonize(sourceSystems: [String]) throws -> HarmonizeReport {
         var steps: [HarmonizeReport.Step] = []
         let known = PostgresHarmonizer.systems.map(\.name)
@@ -161,6 +167,7 @@ extension PostgresStore: Harmonizing {
         }
     }
 
+    /// Counts the rows of the exception views (and the missing descriptors) in one query.
     public func exceptionCounts() throws -> ExceptionCounts {
         try withSession { c, _ in
             let r = try c.execute("""

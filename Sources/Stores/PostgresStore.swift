@@ -4,15 +4,22 @@ import Synchronization
 
 /// How to reach a PostgreSQL LMS-DS. The password is never part of `description`.
 public struct PostgresTarget: Sendable, CustomStringConvertible {
+    /// The server's host name, address or socket folder (libpq's `host`).
     public var host: String?
+    /// The server's port.
     public var port: Int?
+    /// The database (libpq's `dbname`).
     public var database: String?
+    /// The role to connect as.
     public var user: String?
+    /// The role's password; never logged, never in `description` or an error.
     public var password: String?
+    /// libpq's `sslmode` (`disable`, `require`, `verify-full`, ...).
     public var sslmode: String?
     /// A `postgresql://` URI or a `key=value` conninfo string; the options above override its parts.
     public var connectionString: String?
 
+    /// A target from the options given; what is nil is left to the connection string and to libpq.
     public init(host: String? = nil, port: Int? = nil, database: String? = nil, user: String? = nil, password: String? = nil,
                 sslmode: String? = nil, connectionString: String? = nil) {
         self.host = host
@@ -90,6 +97,8 @@ public final class PostgresStore: LMSDataStore {
     /// agents on one LMS-DS never interleave their merges ('lmsagent' in ASCII).
     static let lockKey: Int64 = 0x6C6D_7361_6765_6E74
 
+    /// `postgresql://user@host:port/dbname` of the open connection (else the target's description);
+    /// never a password.
     public var location: String {
         session.withLock { s in
             if let c = s.connection, c.isOK { return "postgresql://\(c.summary)" }
@@ -97,6 +106,8 @@ public final class PostgresStore: LMSDataStore {
         }
     }
 
+    /// Connects to `target` at once, so that an unreachable server or a refused login fails here
+    /// (`StoreError.unavailable`). `extraMigrations` is the operator's `--migrations-dir`.
     public init(target: PostgresTarget, extraMigrations: String? = nil, registry: ResourceRegistry = .standard) throws {
         self.target = target
         self.extraMigrations = extraMigrations
@@ -239,6 +250,7 @@ public final class PostgresStore: LMSDataStore {
 
     // MARK: files
 
+    /// What `lms.ProcessedFiles` records for the path.
     public func processedRecord(fullPath: String) throws -> ProcessedRecord {
         try withSession { c, _ in try PostgresStore.processedRecord(c, fullPath: fullPath) }
     }
@@ -248,6 +260,8 @@ public final class PostgresStore: LMSDataStore {
         return ProcessedRecord(checksum: row[0], applied: row[1])
     }
 
+    /// Applies one file: its rows COPYed into session-local staging tables, then the merge, in one
+    /// transaction under the agent's advisory lock (see `LMSDataStore`).
     public func apply(_ request: ApplyRequest, rows: RowStream) throws -> ApplyResult {
         let merge = MergeSQL(schema: request.schema, registry: registry, dialect: dialect, present: request.presentColumns)
         return try withSession { c, s in
@@ -336,6 +350,8 @@ public final class PostgresStore: LMSDataStore {
         return try merge.run(on: PostgresMergeExecutor(connection: c), request, now: now, alreadyApplied: applied)
     }
 
+    /// Records a superseded snapshot in `lms.ProcessedFiles` (`Applied` false) without merging it,
+    /// unless the file is already recorded as applied with this checksum.
     public func recordWithoutApplying(_ request: ApplyRequest) throws {
         try inTransaction { c in
             if try PostgresStore.processedRecord(c, fullPath: request.fullPath).isApplied(checksum: request.checksum) { return }
@@ -343,6 +359,7 @@ public final class PostgresStore: LMSDataStore {
         }
     }
 
+    /// Live and soft-deleted rows of every table the registry fills.
     public func tableCounts() throws -> [(table: String, live: Int, deleted: Int)] {
         let tables = registry.tables
         return try withSession { c, _ in
@@ -353,6 +370,7 @@ public final class PostgresStore: LMSDataStore {
         }
     }
 
+    /// Drops the connection; a later call connects again.
     public func close() {
         session.withLock { s in
             s.connection = nil

@@ -16,6 +16,7 @@ public final class SQLiteStore: LMSDataStore {
     /// The resources whose tables this LMS-DS holds (their DDL: the shipped scripts and `extraMigrations`).
     public let registry: ResourceRegistry
 
+    /// `sqlite:` and the file's path.
     public var location: String { "sqlite:\(path)" }
 
     /// With `create` false, a missing file is `unavailable` rather than a new, empty LMS-DS.
@@ -115,11 +116,14 @@ public final class SQLiteStore: LMSDataStore {
         }
     }
 
+    /// Applies one file in one `BEGIN IMMEDIATE` transaction (the write lock is the agent's lock on this
+    /// LMS-DS): rows into staging tables, then the merge (see `LMSDataStore`).
     public func apply(_ request: ApplyRequest, rows: RowStream) throws -> ApplyResult {
         // BEGIN IMMEDIATE takes the write lock: the agent's lock on this LMS-DS for the whole file.
         try withConnection { db in try db.transaction(immediate: true) { try applyInTransaction(db, request, rows: rows) } }
     }
 
+    /// What `ProcessedFiles` records for the path.
     public func processedRecord(fullPath: String) throws -> ProcessedRecord {
         try withConnection { db in try SQLiteStore.processedRecord(db, fullPath: fullPath) }
     }
@@ -170,6 +174,8 @@ public final class SQLiteStore: LMSDataStore {
         return try merge.run(on: SQLiteMergeExecutor(db: db), request, now: now, alreadyApplied: applied)
     }
 
+    /// Records a superseded snapshot in `ProcessedFiles` (`Applied` false) without merging it, unless the
+    /// file is already recorded as applied with this checksum.
     public func recordWithoutApplying(_ request: ApplyRequest) throws {
         try withConnection { db in
             try db.transaction(immediate: true) {
@@ -179,6 +185,7 @@ public final class SQLiteStore: LMSDataStore {
         }
     }
 
+    /// Live and soft-deleted rows of every table the registry fills.
     public func tableCounts() throws -> [(table: String, live: Int, deleted: Int)] {
         let tables = registry.tables
         return try withConnection { db in
@@ -189,6 +196,7 @@ public final class SQLiteStore: LMSDataStore {
         }
     }
 
+    /// Checkpoints the write-ahead log into the file and closes it (see `SQLiteDatabase.close()`).
     public func close() { connection.withLock { $0.close() } }
 
     static func insertStatement(_ table: String, _ columns: [String]) -> String {
