@@ -6,6 +6,7 @@ import Logging
 extension LMSAgent {
     /// A command of the CLI, as far as opening the buffer goes.
     public enum Command: String, Sendable, CaseIterable {
+        /// The commands that open an agent, by their CLI names.
         case watch, flush, resume, status, inspect, retry, release, harmonize
 
         /// `watch` and `flush` read the extract: its directory must be named and exist.

@@ -18,17 +18,23 @@ import SQLiteDB
 /// leftover lock file never blocks anyone. The lock is taken before the buffer is opened, so that
 /// moving a corrupt buffer aside never pulls it from under another process.
 public final class BufferLock {
+    /// The commands that take the lock, by their CLI names; the holder's is written in the lock file.
     public enum Command: String, Sendable {
+        /// `watch` holds the buffer alone; the others take turns.
         case watch, flush, resume, retry, release, harmonize
     }
 
     /// Who holds a buffer's lock.
     public struct Holder: Sendable, Equatable, CustomStringConvertible {
+        /// The holder's process id, as written in the lock file.
         public var pid: String
+        /// The holder's command (`watch`, `flush`, ...).
         public var command: String
+        /// `flush (pid 1234)`, for the messages that name the holder.
         public var description: String { "\(command) (pid \(pid))" }
     }
 
+    /// The lock file (`<buffer>.lock`, its folder resolved).
     public let path: String
     private let fd: Int32
 

@@ -6,7 +6,9 @@ import Glibc
 /// the data. Its message names the buffer, and for a full disk the file system and its free space,
 /// so that the operator knows what to grow.
 public struct BufferUnavailable: Error, CustomStringConvertible {
+    /// What cannot be written and why, with the file system's room when the disk is full.
     public let message: String
+    /// The message.
     public var description: String { message }
 }
 

@@ -5,26 +5,42 @@ import Stores
 
 /// Counts of one forwarding pass, per resource.
 public struct ResourceTally: Sendable, Codable, Equatable {
+    /// Snapshot files applied (those already in `ProcessedFiles` included).
     public var files = 0
+    /// Their rows.
     public var rows = 0
+    /// Rows new to the LMS-DS.
     public var inserted = 0
+    /// Rows changed, restored ones included.
     public var updated = 0
+    /// Soft-deleted rows a file brought back.
     public var restored = 0
+    /// Rows a snapshot's scope no longer had, soft-deleted.
     public var softDeleted = 0
+    /// Rows left waiting for their parents.
     public var waitingRows = 0
+    /// Files the LMS-DS refused (rejected; the others went on).
     public var rejectedFiles = 0
+    /// Files not applied because a newer snapshot of their scope was (or is now) applied.
     public var supersededFiles = 0
+    /// Files `ProcessedFiles` already had with this checksum: only marked in the buffer.
     public var alreadyApplied = 0
     /// Files the mass-delete guard held back.
     public var heldFiles = 0
+    /// A tally of nothing yet.
     public init() {}
 }
 
+/// What one forwarding pass did: counts per resource and the files it rejected or held.
 public struct ForwardReport: Sendable, Codable, Equatable {
+    /// Counts by resource name.
     public var byResource: [String: ResourceTally] = [:]
+    /// `path: reason` of each file the LMS-DS refused or the mass-delete guard held.
     public var errors: [String] = []
+    /// A report of nothing yet.
     public init() {}
 
+    /// The counts of every resource added up.
     public var total: ResourceTally {
         byResource.values.reduce(into: ResourceTally()) { t, r in
             t.files += r.files; t.rows += r.rows; t.inserted += r.inserted; t.updated += r.updated
@@ -43,16 +59,20 @@ public struct ForwardReport: Sendable, Codable, Equatable {
 ///   and only then the buffer marks it `forwarded` (or `waiting` when some rows lack parents).
 /// A crash between the two leaves a file that the next pass finds in ProcessedFiles and only marks.
 public struct Forwarder {
+    /// The buffer the files come from and whose ledger records their outcome.
     public let buffer: Buffer
+    /// The LMS-DS they go to.
     public let store: any LMSDataStore
     /// The absolute extract root, for `ProcessedFiles.FullPath`.
     public let root: String
+    /// Where each file's outcome is logged.
     public let logger: Logger
     /// The mass-delete guard every snapshot passes, unless an operator released it (nil: none).
     public let deleteGuard: DeleteGuard?
     /// Where to report how far forwarding is.
     public var progress: (any ProgressSink)?
 
+    /// A forwarder from `buffer` into `store`; `LMSAgent.forwarder(store:)` makes one with the settings' guard.
     public init(buffer: Buffer, store: any LMSDataStore, root: String, logger: Logger, deleteGuard: DeleteGuard? = .standard) {
         self.buffer = buffer
         self.store = store
@@ -158,6 +178,9 @@ public struct Forwarder {
         return nil
     }
 
+    /// The store's request for a ledger file: its schema from the buffer's registry, the source systems
+    /// its snapshot may soft-delete in, its full path as upstream spells it, and the guard unless an
+    /// operator released it. Throws `StoreError` (data refused) for a resource this agent does not hold.
     public func request(for file: LedgerFile, mode: ApplyRequest.Mode, droppedKeys: [NaturalKey] = []) throws -> ApplyRequest {
         guard let resource = file.resource, let schema = buffer.registry[resource] else {
             throw StoreError.dataRefused("its resource \(file.resource?.rawValue ?? "(none)") is not registered in this agent")

@@ -8,6 +8,7 @@ import Stores
 /// print, what `status` shows of the last one (kept in the buffer's meta), and what the exit code
 /// weighs (a failed pass is exit 7 unless a higher code applies).
 public struct HarmonizationPass: Sendable, Codable, Equatable {
+    /// What started a pass, as `status` and the log show it.
     public enum Trigger: String, Sendable, Codable {
         /// After a `flush`, `resume` or `watch` round that changed LMS-DS data (or after one that
         /// was owed: a run stopped or failed before its pass).
@@ -20,6 +21,7 @@ public struct HarmonizationPass: Sendable, Codable, Equatable {
 
     /// When the pass began (UTC, ISO 8601).
     public var at: String
+    /// What started it.
     public var trigger: Trigger
     /// The source systems harmonized, in the upstream order.
     public var sourceSystems: [String]
@@ -33,10 +35,12 @@ public struct HarmonizationPass: Sendable, Codable, Equatable {
     public var failure: String?
     /// The exceptions report files written (`--exceptions-report-directory`).
     public var reportFiles: [String] = []
+    /// How long it took, in seconds.
     public var seconds: Double = 0
 
     /// A procedure failed, or the pass could not finish.
     public var failed: Bool { failure != nil || !(report?.failures.isEmpty ?? true) }
+    /// The exception counts read after the procedures (nil when they could not be read, or nothing ran).
     public var exceptions: ExceptionCounts? { report?.exceptions }
 
     /// One line for summaries: `Canvas: 8 procedure calls, 1 failed (lms.harmonize_assignment (Canvas): ...)`.

@@ -6,26 +6,38 @@ import Stores
 
 /// What a scan-and-stage pass did.
 public struct StageReport: Sendable, Codable, Equatable {
+    /// LMS-DS files found (those still being written included).
     public var seen = 0
+    /// New versions staged.
     public var staged = 0
+    /// Their rows.
     public var stagedRows = 0
+    /// Files whose version the ledger already had.
     public var unchanged = 0
+    /// Files rejected for bad input.
     public var rejected = 0
+    /// Files of 4 bytes or less (no data), or gone before they were read.
     public var ignored = 0
+    /// Files that kept changing while they were read: left for the next pass.
     public var changing = 0
     /// Files skipped because a process has them open for writing, or they changed within the
     /// settle time: taken on the next run.
     public var stillWriting = 0
+    /// The rejected files' errors (`path:line: column 'X': ...`).
     public var errors: [String] = []
     /// Entries of the tree that are never read (symbolic links, FIFOs, ...), with the reason.
     public var skipped: [String] = []
+    /// A report of nothing yet.
     public init() {}
 }
 
 /// The outcome of `flush` or `resume`, and the exit code it maps to.
 public struct RunSummary: Sendable, Codable {
+    /// The staging pass (nil for `resume`, which does not read the extract).
     public var stage: StageReport?
+    /// The forwarding pass.
     public var forward: ForwardReport
+    /// Why the LMS-DS or the buffer was unavailable, when it was (exit 4).
     public var unavailable: String?
     /// A signal stopped the run between two files; what was done is kept.
     public var interrupted: Bool = false
@@ -33,10 +45,15 @@ public struct RunSummary: Sendable, Codable {
     public var outstandingRejected: Int
     /// Files the mass-delete guard holds (after the run).
     public var heldFiles: Int
+    /// Rows still waiting for their parents.
     public var waitingRows: Int
+    /// Files still staged or waiting.
     public var pendingFiles: Int
+    /// The whole run's duration, in seconds.
     public var seconds: Double
+    /// The staging part's.
     public var stageSeconds: Double
+    /// The forwarding part's.
     public var forwardSeconds: Double
     /// Peak resident memory of the process so far (VmHWM), in bytes.
     public var peakResidentBytes: Int
@@ -44,6 +61,8 @@ public struct RunSummary: Sendable, Codable {
     /// or the run was stopped or the LMS-DS unavailable).
     public var harmonization: HarmonizationPass? = nil
 
+    /// The exit code this outcome maps to; the first that applies: interrupted, unavailable, held,
+    /// rejected, waiting, a failed harmonization, success.
     public var exitCode: ExitStatus {
         if interrupted { return .interrupted }
         if unavailable != nil { return .targetUnavailable }
@@ -66,10 +85,15 @@ extension LMSAgent {
 
 /// Process exit codes (documented in the README).
 public enum ExitStatus: Int32, Sendable, Codable {
+    /// Everything was applied.
     case success = 0
+    /// A fault found before any work started (configuration, a target that is not one); nothing changed.
     case fatal = 1
+    /// A file is rejected (bad input, or refused by the LMS-DS); the others were applied.
     case rejectedFiles = 2
+    /// Rows wait for parents that are not in the LMS-DS yet.
     case waitingRows = 3
+    /// The LMS-DS or the buffer is unavailable; everything staged stays for `resume`.
     case targetUnavailable = 4
     /// A snapshot is held by the mass-delete guard: `lms-agent release ID`, or a newer snapshot.
     case heldFiles = 5
@@ -82,8 +106,11 @@ public enum ExitStatus: Int32, Sendable, Codable {
 
 /// The agent: the buffer of one extract and one target LMS-DS, and the steps every command uses.
 public final class LMSAgent {
+    /// The resolved settings the agent was opened with.
     public let settings: Settings
+    /// Where the agent logs.
     public let logger: Logger
+    /// The extract's buffer.
     public let buffer: Buffer
     /// The extract root (from the settings, or the one recorded in the buffer for `resume`).
     public let root: String
@@ -262,7 +289,6 @@ public final class LMSAgent {
         return (report, changing)
     }
 
-    /// `flush`: scan, stage, forward. `resume`: forward what is staged, without reading the extract.
     /// Faults found before any work starts: a target that is not one (a directory, the buffer), or
     /// not the one this buffer is bound to. Thrown as configuration errors (exit 1).
     public func prepareToForward() throws {
@@ -270,6 +296,10 @@ public final class LMSAgent {
         try checkTargetBinding()
     }
 
+    /// `flush` (`scan`): scan, stage, forward. `resume`: forward what is staged, without reading the
+    /// extract. Then a harmonization pass when data changed (or one is owed), unless the settings
+    /// turn it off. An unavailable LMS-DS or buffer ends the run with what was done kept
+    /// (`unavailable` in the summary); `shouldStop` ends it between two files.
     public func run(scan: Bool, shouldStop: () -> Bool = { false }) throws -> RunSummary {
         try prepareToForward()
         defer { progress?.finish() }

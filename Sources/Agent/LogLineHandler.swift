@@ -6,24 +6,33 @@ import Logging
 /// - `text`: `2026-11-30T12:00:00Z WARNING message key=value`, readable;
 /// - `json`: one object per line, `{"time":...,"level":...,"message":...,...metadata}`.
 public struct LogLineHandler: LogHandler {
+    /// The `--log-format` values.
     public enum Format: String, Sendable {
+        /// `text`: readable lines; `json`: one JSON object a line.
         case text, json
     }
 
+    /// Metadata on every line of this handler (swift-log's `LogHandler`).
     public var metadata: Logger.Metadata = [:]
+    /// Lines below this level are not written.
     public var logLevel: Logger.Level
+    /// The line format.
     public let format: Format
 
+    /// A handler writing `format` lines from `level` up.
     public init(format: Format = .text, level: Logger.Level) {
         self.format = format
         logLevel = level
     }
 
+    /// One metadata value (swift-log's `LogHandler`).
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
         set { metadata[key] = newValue }
     }
 
+    /// Writes one line to standard error, the event's metadata after the handler's; a text line first
+    /// erases a progress line drawn on the terminal.
     public func log(event: LogEvent) {
         let meta = metadata.merging(event.metadata ?? [:]) { $1 }
         switch format {

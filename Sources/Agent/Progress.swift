@@ -3,16 +3,22 @@ import Foundation
 
 /// How far a long piece of work has come, for a progress line or a periodic log line.
 public struct Progress: Sendable, Equatable {
+    /// The two long pieces of work.
     public enum Phase: String, Sendable { case staging, forwarding }
+    /// Which of them.
     public var phase: Phase
+    /// Files done so far in this phase.
     public var filesDone: Int
+    /// Files the phase has to do.
     public var filesTotal: Int
+    /// Rows of the files done.
     public var rows: Int
     /// The resource of the file in hand.
     public var resource: String?
     /// Seconds since the phase began.
     public var seconds: Double
 
+    /// `rows` over `seconds` (0 at the start).
     public var rowsPerSecond: Double { seconds > 0 ? Double(rows) / seconds : 0 }
 
     /// `staging 1,204/3,753 files, 90,310 rows (41,200 rows/s), users`
@@ -34,6 +40,7 @@ public struct Progress: Sendable, Equatable {
 
 /// Receives progress; called after every file (and must be cheap: it throttles itself).
 public protocol ProgressSink: AnyObject {
+    /// Called after each file with the phase's progress so far.
     func report(_ progress: Progress)
     /// The work is over: erase what was drawn.
     func finish()

@@ -10,11 +10,13 @@ public final class TerminalProgress: ProgressSink, @unchecked Sendable {
     static let drawn = Mutex(false)
     private var lastDraw = ContinuousClock.now - .seconds(1)
 
+    /// A progress line; give it to the agent only when `isTerminal`.
     public init() {}
 
     /// Progress is drawn only when standard error is a terminal.
     public static var isTerminal: Bool { isatty(2) == 1 }
 
+    /// Redraws the line, at most every 100 ms, cut to 110 characters.
     public func report(_ progress: Progress) {
         let now = ContinuousClock.now
         guard now - lastDraw >= .milliseconds(100) else { return }
@@ -27,6 +29,7 @@ public final class TerminalProgress: ProgressSink, @unchecked Sendable {
         }
     }
 
+    /// Erases the line.
     public func finish() { TerminalProgress.erase() }
 
     /// Erases the drawn line, if any (called before any other output to standard error).
@@ -44,11 +47,13 @@ public final class LoggedProgress: ProgressSink {
     let every: Duration
     private var last = ContinuousClock.now
 
+    /// Progress logged at INFO on `logger` at most once every `every`.
     public init(logger: Logger, every: Duration = .seconds(5)) {
         self.logger = logger
         self.every = every
     }
 
+    /// Logs `progress: <line>` when `every` has passed since the last one.
     public func report(_ progress: Progress) {
         let now = ContinuousClock.now
         guard now - last >= every else { return }
@@ -56,5 +61,6 @@ public final class LoggedProgress: ProgressSink {
         logger.info("progress: \(progress.line)")
     }
 
+    /// Nothing to erase.
     public func finish() {}
 }

@@ -3,11 +3,16 @@ import Glibc
 
 /// A file found in the extract tree.
 public struct Candidate: Sendable, Equatable {
+    /// The path relative to the extract root.
     public var relativePath: String
+    /// What the registry makes of the path.
     public var classification: PathClassification
+    /// The size when scanned.
     public var size: Int64
+    /// The modification time when scanned, in nanoseconds since 1970.
     public var mtimeNs: Int64
 
+    /// A found file.
     public init(relativePath: String, classification: PathClassification, size: Int64, mtimeNs: Int64) {
         self.relativePath = relativePath
         self.classification = classification
@@ -18,8 +23,11 @@ public struct Candidate: Sendable, Equatable {
 
 /// An entry of the extract tree that is never read, and why.
 public struct SkippedEntry: Sendable, Equatable, CustomStringConvertible {
+    /// The entry, relative to the extract root.
     public var relativePath: String
+    /// Why it is never read (`a symbolic link`, `a FIFO`, ...).
     public var reason: String
+    /// `path: reason`, as `flush` warns.
     public var description: String { "\(relativePath): \(reason)" }
 }
 
@@ -37,7 +45,9 @@ public struct SkippedEntry: Sendable, Equatable, CustomStringConvertible {
 public enum Scanner {
     /// What one walk found.
     public struct Result: Sendable, Equatable {
+        /// The regular files, classified.
         public var files: [Candidate] = []
+        /// The entries never read, with why.
         public var skipped: [SkippedEntry] = []
     }
 
@@ -131,10 +141,14 @@ public enum Scanner {
     }
 }
 
+/// The agent's own errors: a configuration that cannot work (exit 1), or bad usage (exit 64).
 public enum AgentError: Error, CustomStringConvertible {
+    /// A fault found before any work starts: a missing extract folder, a target that is not one, a
+    /// buffer bound to another target, a lock that cannot be taken.
     case config(String)
     /// A value the command line (or its environment) got wrong: bad usage, exit 64.
     case usage(String)
+    /// The message.
     public var description: String {
         switch self {
         case .config(let m), .usage(let m): return m

@@ -4,52 +4,85 @@ import Stores
 
 /// The LMS-DS engines.
 public enum Engine: String, Sendable, CaseIterable {
+    /// `sqlite`: the embedded LMS-DS; `postgresql`; `mssql`: named, not in this build yet.
     case sqlite, postgresql, mssql
 }
 
 /// Options as given on the command line (nil: not given).
 public struct CommandLineOptions: Sendable {
+    /// `--csvpath`: the extract directory.
     public var csvPath: String?
+    /// `--engine`: `sqlite`, `postgresql` (or `postgres`) or `mssql`.
     public var engine: String?
+    /// `--server`: the database host.
     public var server: String?
+    /// `--port`.
     public var port: String?
+    /// `--dbname`: the database, or the embedded LMS-DS's file.
     public var dbname: String?
+    /// `--username`.
     public var username: String?
+    /// `--password` (better in the environment: argv is visible to `ps`).
     public var password: String?
+    /// `--useintegratedsecurity`.
     public var useIntegratedSecurity = false
+    /// `--log-level`.
     public var logLevel: String?
+    /// `--buffer`: the buffer file.
     public var buffer: String?
+    /// `--migrations-dir`: the operator's own schema scripts.
     public var migrationsDir: String?
+    /// `--connection-string`: a `postgresql://` URI or conninfo string.
     public var connectionString: String?
+    /// `--sslmode`.
     public var sslmode: String?
+    /// `--no-migrate`: run no schema scripts.
     public var noMigrate = false
     /// Percent (0-100) of a scope's live rows one snapshot may soft-delete; 100 turns the guard off.
     public var maxDeleteShare: String?
     /// Live rows a scope needs before the guard applies to it.
     public var minGuardedScope: String?
+    /// `--no-harmonize`: no harmonization pass after a round that changed data.
     public var noHarmonize = false
+    /// `--exceptions-report-directory`: where each pass writes the upstream exceptions report.
     public var exceptionsReportDirectory: String?
+    /// Nothing given.
     public init() {}
 }
 
 /// Settings resolved the upstream way: command line, then environment, then a `.env` file in the
 /// working directory (which never overrides the environment), then defaults.
 public struct Settings: Sendable {
+    /// The extract directory, absolute (`--csvpath`, `CSV_PATH`).
     public var csvPath: String?
+    /// The LMS-DS engine (`--engine`, `DB_ENGINE`); without one, SQLite unless a server or connection
+    /// string is named.
     public var engine: Engine
+    /// The database host (`--server`, `DB_SERVER`).
     public var server: String?
+    /// The database port (`--port`, `DB_PORT`; 0 or none: libpq's default).
     public var port: Int?
+    /// The database (`--dbname`, `DB_NAME`), or for SQLite the LMS-DS file.
     public var dbname: String?
+    /// The database role (`--username`, `DB_USERNAME`).
     public var username: String?
     /// Kept out of every description, log line and error.
     public var password: String?
+    /// Upstream's integrated security (`--useintegratedsecurity`, `USE_INTEGRATED_SECURITY`).
     public var useIntegratedSecurity: Bool
+    /// The log level's name (`--log-level`, `LOG_LEVEL`; `INFO` by default).
     public var logLevel: String
+    /// The buffer file, absolute (`--buffer`, `LMS_AGENT_BUFFER`); nil: one per extract in the state
+    /// directory.
     public var bufferPath: String?
+    /// The operator's schema scripts (`--migrations-dir`, `LMS_AGENT_MIGRATIONS_DIR`).
     public var migrationsDir: String?
+    /// Where buffers and the embedded LMS-DS live by default: systemd's `STATE_DIRECTORY`, else
+    /// `$XDG_STATE_HOME/lms-agent`, else `~/.local/state/lms-agent`.
     public var stateDirectory: String
     /// A `postgresql://` URI or conninfo string (may hold a password: never logged).
     public var connectionString: String?
+    /// libpq's `sslmode` (`--sslmode`, `DB_SSLMODE`).
     public var sslmode: String?
     /// Do not run schema scripts (for accounts that may not run DDL).
     public var noMigrate: Bool
@@ -62,6 +95,9 @@ public struct Settings: Sendable {
     /// Where each harmonization writes the upstream exceptions report (nil: no report).
     public var exceptionsReportDirectory: String?
 
+    /// Resolves every setting: the command line, then the environment, then `dotEnvPath` (which never
+    /// overrides the environment), then the defaults. Throws `AgentError.usage` for a value that cannot be
+    /// one (an unknown engine, a port out of range, a bad guard percentage).
     public static func resolve(_ cli: CommandLineOptions, environment: [String: String] = ProcessInfo.processInfo.environment,
                                dotEnvPath: String = ".env") throws -> Settings {
         var env = (try? DotEnv.parse(file: dotEnvPath)) ?? [:]
@@ -132,6 +168,7 @@ public struct Settings: Sendable {
         return home + "/.local/state/lms-agent"
     }
 
+    /// `path` made absolute against the working directory, with `.` and `..` resolved.
     public static func absolute(_ path: String) -> String {
         var p = path
         if !p.hasPrefix("/") { p = FileManager.default.currentDirectoryPath + "/" + p }
@@ -172,10 +209,12 @@ public struct Settings: Sendable {
 
 /// A `.env` file: `KEY=value` lines, `#` comments, optional `export`, single or double quotes.
 public enum DotEnv {
+    /// The variables of the `.env` file at `file`.
     public static func parse(file: String) throws -> [String: String] {
         parse(text: try String(contentsOfFile: file, encoding: .utf8))
     }
 
+    /// The variables of `.env` text; lines that are not `KEY=value` are skipped.
     public static func parse(text: String) -> [String: String] {
         var out: [String: String] = [:]
         for raw in text.split(whereSeparator: \.isNewline) {

@@ -4,9 +4,13 @@ import Logging
 
 /// What staging one candidate did.
 public enum StageResult: Sendable, Equatable {
+    /// A new version is staged with this ledger id and row count.
     case staged(id: Int64, rows: Int)
+    /// The ledger already has this version.
     case unchanged
+    /// Bad input: recorded as rejected with this ledger id, and where in the file.
     case rejected(id: Int64, error: ExtractError)
+    /// Not loaded: no LMS-DS file, 4 bytes or less, or gone before it was read.
     case ignored(reason: String)
     /// The file kept changing while it was read; it is left for a later pass.
     case changing
@@ -14,10 +18,14 @@ public enum StageResult: Sendable, Equatable {
 
 /// Reads extract files into the buffer: streams, validates, checksums, stages in one transaction.
 public struct Stager {
+    /// The absolute extract root; files are opened beneath it, never through a link.
     public let root: String
+    /// The buffer the rows go into.
     public let buffer: Buffer
+    /// Where staging logs.
     public let logger: Logger
 
+    /// A stager of `root`'s files into `buffer`.
     public init(root: String, buffer: Buffer, logger: Logger) {
         self.root = root
         self.buffer = buffer
@@ -33,6 +41,9 @@ public struct Stager {
     /// Upstream ignores files of 4 bytes or less: extractors write a lone newline for "no data".
     static let noDataSize: Int64 = 4
 
+    /// Stages one file in one buffer transaction. A readable file whose size and modification time
+    /// match its latest version is not read again; a file that changes while it is read is left for later
+    /// (`.changing`).
     public func stage(_ candidate: Candidate) throws -> StageResult {
         guard case .file(let file) = candidate.classification else {
             if case .ignored(let why) = candidate.classification { return .ignored(reason: why) }

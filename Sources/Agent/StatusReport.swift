@@ -4,19 +4,31 @@ import Stores
 
 /// Everything `status` shows: where things are, what the ledger holds, what went wrong last.
 public struct StatusReport: Sendable, Codable {
+    /// One table of the LMS-DS: its live and soft-deleted rows.
     public struct Table: Sendable, Codable { public var table: String; public var live: Int; public var deleted: Int }
+    /// The extract directory.
     public var extract: String
+    /// The buffer file.
     public var buffer: String
+    /// The LMS-DS: the open store's `location`, else the target the buffer is bound to.
     public var target: String
+    /// Why the LMS-DS's tables could not be counted (unreachable, or not the buffer's target).
     public var targetError: String?
+    /// Files and rows per state and resource.
     public var counts: [StateCount]
+    /// The pending file seen first.
     public var oldestPending: LedgerFile?
+    /// Files whose newest version is rejected.
     public var outstandingRejected: Int
+    /// Rows waiting for their parents.
     public var waitingRows: Int
     /// Files the mass-delete guard holds, with why (release them with `lms-agent release ID`).
     public var heldFiles: Int
+    /// The files the mass-delete guard holds.
     public var held: [LedgerFile]
+    /// The newest five entries of the buffer's error log.
     public var lastErrors: [ErrorEntry]
+    /// Row counts of the LMS-DS's tables.
     public var tables: [Table]
     /// The pid of a `watch` running on this buffer, if any.
     public var watcherPid: String?
@@ -27,6 +39,8 @@ public struct StatusReport: Sendable, Codable {
 }
 
 extension LMSAgent {
+    /// What `status` shows. Opens the store without migrating; the LMS-DS's tables are counted only
+    /// when the settings name the buffer's target.
     public func status() throws -> StatusReport {
         // The target the buffer is bound to; its tables are counted only when the settings name it.
         let named = TargetIdentity.of(settings).text

@@ -10,7 +10,9 @@ import Stores
 /// a new buffer stages the extract afresh and forwards all of it, and the target's ProcessedFiles
 /// keeps anything from being applied twice.
 public struct TargetIdentity: Sendable, Equatable, CustomStringConvertible {
+    /// The identity as the buffer records it (`sqlite:/path`, `postgresql://host:port/db`).
     public let text: String
+    /// The text.
     public var description: String { text }
 
     /// The target the settings name, as the buffer records it.

@@ -21,6 +21,8 @@ public struct WatchOptions: Sendable {
     /// A harmonization pass this often even when no LMS file changed: the ODS changes on its own
     /// (a student enrolled today links the LMS user loaded yesterday). A round's pass postpones it.
     public var harmonizeIntervalSeconds: Double = 3600
+    /// The defaults: 5 s settle, 300 s longest wait, a rescan every 600 s, no metrics file, 300 s
+    /// longest backoff, a harmonization pass every hour.
     public init() {}
 }
 
@@ -33,12 +35,15 @@ public struct WatchService: Service {
     private let loop: LoopHandoff
     private let stop: StopRequest
 
+    /// A service watching `agent`'s extract; `environment` gives systemd's `NOTIFY_SOCKET` and
+    /// `WATCHDOG_USEC`.
     public init(agent: LMSAgent, options: WatchOptions, environment: [String: String] = ProcessInfo.processInfo.environment) {
         let stop = StopRequest()
         self.stop = stop
         loop = LoopHandoff(loop: WatchLoop(agent: agent, options: options, stop: stop, environment: environment))
     }
 
+    /// Runs the watch loop until a graceful shutdown or cancellation stops it, or it fails.
     public func run() async throws {
         let stop = self.stop
         try await withGracefulShutdownHandler {
