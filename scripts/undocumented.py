@@ -22,7 +22,7 @@ import re
 import sys
 
 # The modules whose every public symbol has a doc comment; scripts/test.sh keeps them so.
-DOCUMENTED = ["Extract", "Buffer", "SampleExtract", "SQLiteDB", "PostgresDB", "Folders"]
+DOCUMENTED = ["Extract", "Buffer", "Stores", "Agent", "SampleExtract", "SQLiteDB", "PostgresDB", "Folders"]
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Sources")
 
