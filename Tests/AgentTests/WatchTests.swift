@@ -106,6 +106,10 @@ struct WatchTests {
 
         // A later start continues, with nothing lost or applied twice.
         let again = try w.startWatch(settle: 0.3)
+        // Running (its signal handling in place) before it is judged and stopped: the first watcher
+        // may have committed everything already, and a SIGTERM during start-up ends a process by
+        // the default action (exit by signal 15), not by the service's graceful shutdown.
+        #expect(eventually(30) { again.output.contains("reconcile:") }, "\(again.output)")
         #expect(eventually(60) { try w.count("AssignmentSubmission") == reference.count("AssignmentSubmission") }, "\(again.output)")
         #expect(eventually(30) { try w.buffer().pendingFiles().isEmpty })
         for r in Resource.allCases {
