@@ -2,6 +2,7 @@ import Agent
 import Buffer
 import Extract
 import Foundation
+import Glibc
 import Logging
 import PostgresDB
 import SQLiteDB
@@ -84,10 +85,21 @@ final class World {
     /// Writes raw bytes at a path relative to the extract root.
     func writeRaw(_ relative: String, _ text: String) throws { try writeRaw(relative, Array(text.utf8)) }
 
+    /// Written through a descriptor opened with O_CLOEXEC: a child process that another test starts
+    /// meanwhile (an `lms-agent watch`) must not inherit it, or /proc would show the file open for
+    /// writing by that child and a flush would skip it as still being written.
     func writeRaw(_ relative: String, _ bytes: [UInt8]) throws {
         let path = root + "/" + relative
         try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+        defer { close(fd) }
+        var done = 0
+        while done < bytes.count {
+            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + done, bytes.count - done) }
+            guard n > 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+            done += n
+        }
     }
 
     /// Writes a CSV of `resource` with every schema column; rows give the values by column name.
