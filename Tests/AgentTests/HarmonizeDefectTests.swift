@@ -13,10 +13,7 @@ struct HarmonizeDefectTests {
     /// H5 and H9: two LMSs with the same identifiers keep their own lmsx rows; a submission deleted in
     /// one LMS takes only its own row away.
     @Test func twoLMSsWithEqualIdentifiersKeepTheirOwnRows() throws {
-        let w = try World(engine: .postgresql)
-        w.harmonizes = false  // these tests run the harmonizer themselves
-        let ods = try ODS(w)
-        try ods.install()
+        let (w, ods) = try World.harmonizerWorld()
         try ods.shippedDescriptors(["Canvas", "Schoology"])
         try ods.student("S1")
         try ods.student("S2")
@@ -60,10 +57,7 @@ struct HarmonizeDefectTests {
     /// a second `Canvas` descriptor elsewhere (upstream's tests put one in the category namespace)
     /// neither duplicates rows nor is used.
     @Test func descriptorsMatchByNamespaceAndWithoutCase() throws {
-        let w = try World(engine: .postgresql)
-        w.harmonizes = false  // these tests run the harmonizer themselves
-        let ods = try ODS(w)
-        try ods.install()
+        let (w, ods) = try World.harmonizerWorld()
         let elsewhere = try ods.descriptor(ODS.categoryNamespace("Canvas"), "Canvas", in: "lmsx.lmssourcesystemdescriptor")
         let canvas = try ods.descriptor(ODS.sourceSystemNamespace, "Canvas", in: "lmsx.lmssourcesystemdescriptor")
         let category = try ods.descriptor("uri://ed-fi.org/edfilms/assignmentcategorydescriptor/canvas", "ASSIGNMENT", in: "lmsx.assignmentcategorydescriptor")
@@ -100,10 +94,7 @@ struct HarmonizeDefectTests {
     /// H16: a failing procedure is reported with its name and the server's message, and every other
     /// procedure still runs (upstream skips the rest of its group).
     @Test func aFailingProcedureDoesNotHideTheOthers() throws {
-        let w = try World(engine: .postgresql)
-        w.harmonizes = false  // these tests run the harmonizer themselves
-        let ods = try ODS(w)
-        try ods.install()
+        let (w, ods) = try World.harmonizerWorld()
         try ods.student("S1")
         for s in ["SIS-C", "SIS-G", "SIS-S"] { try ods.section(s) }
         try w.write("users/\(w.stamp(1))", .users, [LMSRow.user("c1", "Canvas", sis: "S1")])
@@ -162,10 +153,7 @@ struct HarmonizeDefectTests {
 
     /// The three upstream report files: folders, local-time names, lower-case columns, header always.
     @Test func exceptionReportsAreWrittenAsUpstream() throws {
-        let w = try World(engine: .postgresql)
-        w.harmonizes = false  // these tests run the harmonizer themselves
-        let ods = try ODS(w)
-        try ods.install()
+        let (w, ods) = try World.harmonizerWorld()
         try ods.shippedDescriptors(["Canvas"])
         try ods.student("S1")
         try w.write("users/\(w.stamp(1))", .users, [LMSRow.user("c1", "Canvas", sis: "S1"),

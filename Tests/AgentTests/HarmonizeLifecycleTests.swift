@@ -10,10 +10,7 @@ import Testing
 struct HarmonizeLifecycleTests {
     /// H3: upstream sets a link once and never corrects or clears it.
     @Test func linksFollowTheLMSAndTheODS() throws {
-        let w = try World(engine: .postgresql)
-        w.harmonizes = false  // these tests run the harmonizer themselves
-        let ods = try ODS(w)
-        try ods.install()
+        let (w, ods) = try World.harmonizerWorld()
         for s in ["S1", "S2", "S3", "S4", "S9"] { try ods.student(s) }
         for s in ["SIS-1", "SIS-2", "SIS-3"] { try ods.section(s) }
         let users = { (c1: String, withC4: Bool) in
@@ -52,10 +49,7 @@ struct HarmonizeLifecycleTests {
     /// H6: the day-2 changes keep day 1's LastModifiedDate (an extractor's historical stamps), and
     /// still reach lmsx. H7: a soft-deleted section takes its assignments out of lmsx.
     @Test func assignmentsAndSubmissionsFollowTheLMS() throws {
-        let w = try World(engine: .postgresql)
-        w.harmonizes = false  // these tests run the harmonizer themselves
-        let ods = try ODS(w)
-        try ods.install()
+        let (w, ods) = try World.harmonizerWorld()
         try ods.shippedDescriptors(["Canvas"])
         try ods.student("S1")
         try ods.student("S2")
@@ -128,10 +122,7 @@ struct HarmonizeLifecycleTests {
     /// Schoology placeholders as upstream's verified example (spec 5.5), and H8: a placeholder goes when
     /// the real submission arrives, and is not rewritten on every pass.
     @Test func schoologyPlaceholdersComeAndGo() throws {
-        let w = try World(engine: .postgresql)
-        w.harmonizes = false  // these tests run the harmonizer themselves
-        let ods = try ODS(w)
-        try ods.install()
+        let (w, ods) = try World.harmonizerWorld()
         try ods.shippedDescriptors(["Schoology"])
         try ods.section("SIS-S1")
         try ods.enroll(try ods.student("S1"), in: "SIS-S1")

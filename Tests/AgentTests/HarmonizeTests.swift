@@ -127,10 +127,7 @@ struct HarmonizeTests {
 
     /// Canvas and Schoology users by SIS id, Google users by e-mail; sections by SIS section id.
     @Test func usersAndSectionsAreLinkedForEachLMS() throws {
-        let w = try World(engine: .postgresql)
-        w.harmonizes = false  // these tests run the harmonizer themselves
-        let ods = try ODS(w)
-        try ods.install()
+        let (w, ods) = try World.harmonizerWorld()
         try ods.student("S1")
         try ods.student("S2")
         try ods.student("S3", email: "Grace.Hopper@Students.example.org")
@@ -170,10 +167,7 @@ struct HarmonizeTests {
 
     /// Only the LMSs asked for run; a name without procedures is a failed step, and the rest still run.
     @Test func onlyTheSourceSystemsAskedForRun() throws {
-        let w = try World(engine: .postgresql)
-        w.harmonizes = false  // these tests run the harmonizer themselves
-        let ods = try ODS(w)
-        try ods.install()
+        let (w, ods) = try World.harmonizerWorld()
         try ods.student("S1")
         try w.write("users/\(w.stamp(1))", .users, [LMSRow.user("c1", "Canvas", sis: "S1"), LMSRow.user("s1", "Schoology", sis: "S1")])
         try w.flush()

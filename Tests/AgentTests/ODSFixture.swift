@@ -93,3 +93,15 @@ struct ODS {
         get throws { try String(contentsOfFile: ddlPath, encoding: .utf8) }
     }
 }
+
+extension World {
+    /// A PostgreSQL world with the minimal ODS installed, whose own runs load without harmonizing
+    /// (`harmonizes` false): for the harmonizer's tests, whose passes are the ones under test.
+    static func harmonizerWorld() throws -> (World, ODS) {
+        let w = try World(engine: .postgresql)
+        w.harmonizes = false
+        let ods = try ODS(w)
+        try ods.install()
+        return (w, ods)
+    }
+}
