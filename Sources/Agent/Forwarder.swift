@@ -27,6 +27,12 @@ public struct ResourceTally: Sendable, Codable, Equatable {
     public var alreadyApplied = 0
     /// Files the mass-delete guard held back.
     public var heldFiles = 0
+    /// Snapshots forwarded as deltas: only their rows that changed since the scope's previous one.
+    public var deltaFiles = 0
+    /// Rows those deltas did not need to send (unchanged since the previous snapshot).
+    public var unchangedRows = 0
+    /// LMS-DS transactions that applied snapshots (a batch of many files is one).
+    public var batches = 0
     /// A tally of nothing yet.
     public init() {}
 }
@@ -46,18 +52,50 @@ public struct ForwardReport: Sendable, Codable, Equatable {
             t.files += r.files; t.rows += r.rows; t.inserted += r.inserted; t.updated += r.updated
             t.restored += r.restored; t.softDeleted += r.softDeleted; t.waitingRows += r.waitingRows
             t.rejectedFiles += r.rejectedFiles; t.supersededFiles += r.supersededFiles; t.alreadyApplied += r.alreadyApplied
-            t.heldFiles += r.heldFiles
+            t.heldFiles += r.heldFiles; t.deltaFiles += r.deltaFiles; t.unchangedRows += r.unchangedRows; t.batches += r.batches
         }
+    }
+}
+
+/// How much one LMS-DS transaction of the forwarder may hold.
+public struct BatchLimits: Sendable, Equatable {
+    /// Files per batch.
+    public var files: Int
+    /// Rows per batch (counted as the files' rows, before a delta leaves most of them out).
+    public var rows: Int
+    /// A batch that took longer than this makes the next ones smaller, so that the agent's lock on
+    /// the LMS-DS is never held for long and progress stays visible; fast batches grow back.
+    public var seconds: Double
+
+    /// 1,000 files, 100,000 rows, 2 seconds.
+    public static let standard = BatchLimits(files: 1_000, rows: 100_000, seconds: 2)
+    /// One file per transaction, as before batching (`LMS_AGENT_BATCH_FILES=1`).
+    public static let oneFileEach = BatchLimits(files: 1, rows: 1, seconds: 2)
+
+    /// Limits of a batch.
+    public init(files: Int, rows: Int, seconds: Double) {
+        self.files = max(1, files)
+        self.rows = max(1, rows)
+        self.seconds = seconds
     }
 }
 
 /// Moves staged files from the buffer into the LMS-DS, exactly once, in load order.
 ///
-/// For each pending file, by resource (parents first), then snapshot, then path:
-/// - a snapshot older than one already applied to its scope is `superseded`;
-/// - otherwise the store applies it in one transaction (which checks and writes ProcessedFiles),
-///   and only then the buffer marks it `forwarded` (or `waiting` when some rows lack parents).
-/// A crash between the two leaves a file that the next pass finds in ProcessedFiles and only marks.
+/// Pending files go by resource (parents first), then snapshot, then path. Consecutive snapshots
+/// of one resource are forwarded in batches: one LMS-DS transaction applies many files with one
+/// set-based merge and records every one of them in ProcessedFiles; only after it commits does the
+/// buffer mark them `forwarded` (or `waiting`). A batch holds at most one snapshot of a scope, so
+/// the result is the one of applying its files one by one. A crash between the two commits leaves
+/// files that the next pass finds in ProcessedFiles (one query) and only marks.
+///
+/// - A snapshot older than one already applied to its scope is `superseded`, never applied.
+/// - A snapshot whose scope's previous applied snapshot is still in the buffer goes as a delta:
+///   only its rows that changed, and the keys it lost (see `Buffer.changedRows`), unless the buffer
+///   cannot vouch for the LMS-DS (`deltasTrusted`).
+/// - A batch the LMS-DS refuses (a constraint, the mass-delete guard), or that the store will not
+///   take at once (`BatchMustBeSplit`), is rolled back whole and its files are applied one by one,
+///   so that only the offending file is rejected or held.
 public struct Forwarder {
     /// The buffer the files come from and whose ledger records their outcome.
     public let buffer: Buffer
@@ -71,6 +109,13 @@ public struct Forwarder {
     public let deleteGuard: DeleteGuard?
     /// Where to report how far forwarding is.
     public var progress: (any ProgressSink)?
+    /// How much one LMS-DS transaction holds.
+    public var limits = BatchLimits.standard
+    /// `--full`: merge every snapshot whole, never as a delta.
+    public var fullMerge = false
+
+    /// The buffer's `meta` key of `ProcessedFiles`' mark after this buffer's last LMS-DS commit.
+    static let processedFilesMarkKey = "processed_files_mark"
 
     /// A forwarder from `buffer` into `store`; `LMSAgent.forwarder(store:)` makes one with the settings' guard.
     public init(buffer: Buffer, store: any LMSDataStore, root: String, logger: Logger, deleteGuard: DeleteGuard? = .standard) {
@@ -84,98 +129,364 @@ public struct Forwarder {
     /// Forwards everything pending. Throws a `StoreError` of cause `.unavailable` when the LMS-DS
     /// cannot be reached; what was not forwarded stays pending.
     public func forwardPending(shouldStop: () -> Bool = { false }) throws -> ForwardReport {
-        let report = try buffer.batch { try forwardPendingInBatch(shouldStop: shouldStop) }
+        var pass = Pass(forwarder: self)
+        try buffer.batch { try pass.run(shouldStop: shouldStop) }
         logger.debug("forward: pass done")
-        return report
+        return pass.report
     }
 
-    private func forwardPendingInBatch(shouldStop: () -> Bool) throws -> ForwardReport {
+    /// A snapshot ready for the LMS-DS: its request, and the earlier snapshot its delta is against.
+    struct Prepared {
+        var file: LedgerFile
+        var request: ApplyRequest
+        var deltaBase: LedgerFile?
+    }
+
+    /// One forwarding pass: its report, whether deltas are trusted, and the adaptive batch size.
+    struct Pass {
+        let forwarder: Forwarder
         var report = ForwardReport()
-        logger.debug("forward: pass begins")
-        try recoverCommitted(into: &report)
-        // New snapshots before waiting rows of the same resource: a newer snapshot replaces them.
-        let pending = try buffer.pendingFiles().sorted { a, b in
-            let ra = buffer.registry.forwardRank(of: a.resource), rb = buffer.registry.forwardRank(of: b.resource)
-            if ra != rb { return ra < rb }
-            if (a.state == .waiting) != (b.state == .waiting) { return a.state != .waiting }
-            return buffer.loadOrder(a, b)
+        /// The buffer vouches for the LMS-DS: `ProcessedFiles` is as this buffer's last commit left it.
+        var deltasTrusted = false
+        /// Rows the next batch may hold, between 1 and `limits.rows`.
+        var rowBudget: Int
+        var meter: ProgressMeter?
+
+        init(forwarder: Forwarder) {
+            self.forwarder = forwarder
+            rowBudget = forwarder.limits.rows
         }
-        let meter = ProgressMeter(progress, phase: .forwarding, total: pending.count)
-        logger.debug("forward: \(pending.count) pending file(s)")
-        for listed in pending {
-            // A shutdown waits for the file in hand, never for the rest.
-            if shouldStop() { break }
-            defer { meter.fileDone(rows: listed.state == .waiting ? 0 : listed.rowCount, resource: listed.resource?.rawValue) }
+
+        var buffer: Buffer { forwarder.buffer }
+        var store: any LMSDataStore { forwarder.store }
+        var logger: Logger { forwarder.logger }
+
+        mutating func run(shouldStop: () -> Bool) throws {
+            logger.debug("forward: pass begins")
+            deltasTrusted = try forwarder.deltasTrusted()
+            try recoverCommitted()
+            // New snapshots before waiting rows of the same resource: a newer snapshot replaces them.
+            let pending = try buffer.pendingFiles().sorted { a, b in
+                let ra = buffer.registry.forwardRank(of: a.resource), rb = buffer.registry.forwardRank(of: b.resource)
+                if ra != rb { return ra < rb }
+                if (a.state == .waiting) != (b.state == .waiting) { return a.state != .waiting }
+                return buffer.loadOrder(a, b)
+            }
+            meter = ProgressMeter(forwarder.progress, phase: .forwarding, total: pending.count)
+            logger.debug("forward: \(pending.count) pending file(s)\(deltasTrusted ? "" : "; every snapshot is merged whole")")
+            var i = 0
+            while i < pending.count {
+                // A shutdown waits for the batch in hand, never for the rest.
+                if shouldStop() { break }
+                if pending[i].state == .waiting {
+                    try retryWaiting(pending[i])
+                    i += 1
+                    continue
+                }
+                // The next run of snapshots of one resource, each scope once, within the limits.
+                var batch: [Prepared] = []
+                var scopes: Set<String> = []
+                var rows = 0
+                while i < pending.count, batch.count < forwarder.limits.files, batch.isEmpty || rows < rowBudget {
+                    let listed = pending[i]
+                    guard listed.state != .waiting,
+                          batch.first.map({ $0.file.resource == listed.resource && $0.file.presentColumns == listed.presentColumns }) ?? true,
+                          !scopes.contains(listed.scope.key) else { break }
+                    i += 1
+                    guard let prepared = try prepare(listed) else { continue }
+                    batch.append(prepared)
+                    scopes.insert(listed.scope.key)
+                    rows += listed.rowCount
+                }
+                try apply(batch)
+                try buffer.batchTick()
+            }
+        }
+
+        /// Gets a pending snapshot ready, or settles it without the LMS-DS's merge (superseded, or
+        /// refused for rows missing from the buffer): nil then.
+        mutating func prepare(_ listed: LedgerFile, skipSupersedeCheck: Bool = false) throws -> Prepared? {
             // Earlier steps of this pass may have changed it (superseded by a newer version).
-            guard let file = try buffer.file(id: listed.id), file.state.isPending, let resource = file.resource else { continue }
-            var tally = report.byResource[resource.rawValue] ?? ResourceTally()
-            defer { report.byResource[resource.rawValue] = tally }
+            guard let file = try buffer.file(id: listed.id), file.state == .staged, let resource = file.resource else {
+                meter?.fileDone(rows: 0, resource: listed.resource?.rawValue)
+                return nil
+            }
             logger.debug("forward: \(file.path)")
             do {
-                if file.state == .waiting {
-                    try retryWaiting(file, &tally)
-                } else {
-                    try forwardSnapshot(file, &tally)
+                if !skipSupersedeCheck, let newer = try forwarder.newerAppliedSnapshot(than: file) {
+                    note(try store.recordWithoutApplying(try forwarder.request(for: file, mode: .snapshot)))
+                    try buffer.markSuperseded(file, by: newer)
+                    logger.info("\(file.path): superseded, the newer snapshot \(newer) was already applied")
+                    report.byResource[resource.rawValue, default: ResourceTally()].supersededFiles += 1
+                    meter?.fileDone(rows: file.rowCount, resource: resource.rawValue)
+                    return nil
                 }
+                if file.rowCount > 0, try !buffer.hasStagedRows(file) {
+                    // A snapshot without its rows would soft-delete its whole scope. Only a bug or a
+                    // damaged buffer can get here; refuse rather than delete.
+                    throw StoreError.dataRefused("its staged rows are missing from the buffer (\(file.rowCount) expected); it was not applied. Change the file or delete the buffer to stage it again")
+                }
+                let schema = buffer.registry[resource]
+                let previous = try buffer.latestApplied(like: file)
+                var base: LedgerFile? = nil
+                if deltasTrusted, !skipSupersedeCheck, schema?.deleteScope != .previousSnapshot, let previous,
+                   try buffer.canBeDeltaBase(previous, for: file) {
+                    base = previous
+                }
+                var dropped: [NaturalKey] = []
+                if let previous, base != nil || schema?.deleteScope == .previousSnapshot {
+                    dropped = try buffer.keysDropped(from: previous, to: file).map { NaturalKey($0.0, $0.1) }
+                }
+                var request = try forwarder.request(for: file, mode: .snapshot, droppedKeys: dropped)
+                request.delta = base != nil
+                return Prepared(file: file, request: request, deltaBase: base)
+            } catch let e as StoreError where e.cause == .dataRefused {
+                try reject(file, e)
+                return nil
+            }
+        }
+
+        /// Applies a batch in one LMS-DS transaction, then marks its files in the buffer. A batch the
+        /// LMS-DS or the store will not take whole is applied file by file instead.
+        mutating func apply(_ batch: [Prepared]) throws {
+            guard !batch.isEmpty else { return }
+            let started = ContinuousClock.now
+            let applied: AppliedBatch
+            var sent = [Int](repeating: 0, count: batch.count)
+            do {
+                applied = try store.apply(batch: batch.map(\.request)) { n, body in
+                    let p = batch[n]
+                    let counted: (ResourceRow) throws -> Void = { row in sent[n] += 1; try body(row) }
+                    if let base = p.deltaBase {
+                        try buffer.changedRows(of: p.file, since: base, counted)
+                    } else {
+                        try buffer.rows(of: p.file, counted)
+                    }
+                }
+            } catch let e as BatchMustBeSplit where batch.count > 1 {
+                logger.debug("forward: \(e)")
+                return try applyOneByOne(batch)
+            } catch let e as StoreError where batch.count > 1 && e.cause != .unavailable && e.cause != .migration {
+                // Which file the LMS-DS refused is found by applying them one by one: only it is
+                // rejected (or held), with the server's message.
+                logger.debug("forward: a batch of \(batch.count) file(s) was refused (\(e.message)); applying them one by one")
+                return try applyOneByOne(batch)
             } catch let e as StoreError {
+                let file = batch[0].file
+                switch e.cause {
+                case .dataRefused: try reject(file, e)
+                case .guarded(let deleting, let live): try hold(file, deleting: deleting, live: live)
+                case .unavailable:
+                    for p in batch { try? buffer.noteAttemptFailed(p.file, error: e.message) }
+                    throw e
+                case .migration: throw e
+                }
+                meter?.fileDone(rows: file.rowCount, resource: file.resource?.rawValue)
+                return
+            }
+            adaptBudget(rows: batch.reduce(0) { $0 + $1.file.rowCount }, files: batch.count, took: ContinuousClock.now - started)
+            note(applied.processedFilesMark)
+            if let resource = batch[0].file.resource { report.byResource[resource.rawValue, default: ResourceTally()].batches += 1 }
+            for (n, (p, result)) in zip(batch, applied.results).enumerated() {
+                try finish(p, result, sent: sent[n])
+                try buffer.batchTick()
+            }
+        }
+
+        private mutating func applyOneByOne(_ batch: [Prepared]) throws {
+            for p in batch {
+                // Its state may have moved meanwhile (a held file replaced by this batch's newer one).
+                guard let file = try buffer.file(id: p.file.id), file.state == .staged else { continue }
+                try apply([p])
+            }
+        }
+
+        /// A batch that took longer than the limit makes the next ones smaller; a fast one lets them
+        /// grow back, up to the limit.
+        private mutating func adaptBudget(rows: Int, files: Int, took: Duration) {
+            let seconds = Double(took.components.seconds) + Double(took.components.attoseconds) / 1e18
+            let limit = forwarder.limits
+            if seconds > limit.seconds, files > 1 {
+                rowBudget = max(1, Int(Double(rows) * limit.seconds / seconds))
+                logger.debug("forward: a batch of \(files) file(s), \(rows) row(s) took \(String(format: "%.1f", seconds)) s; the next ones hold up to \(rowBudget) row(s)")
+            } else if seconds < limit.seconds / 2 {
+                rowBudget = min(limit.rows, max(rowBudget, 1) * 2)
+            }
+        }
+
+        /// Records `ProcessedFiles`' mark after this buffer's own commit (nil: nothing was recorded).
+        private func note(_ mark: String?) {
+            guard let mark else { return }
+            do { try buffer.setMeta(Forwarder.processedFilesMarkKey, mark) } catch {
+                // Without it the next pass merges whole snapshots: slower, never wrong.
+                logger.debug("forward: could not record ProcessedFiles' mark: \(error)")
+            }
+        }
+
+        /// The buffer's record of an applied snapshot, and its log lines (after the LMS-DS's commit,
+        /// so that each line stands for a committed merge).
+        private mutating func finish(_ p: Prepared, _ result: ApplyResult, sent: Int) throws {
+            let file = p.file
+            var tally = report.byResource[file.resource!.rawValue] ?? ResourceTally()
+            defer {
+                report.byResource[file.resource!.rawValue] = tally
+                meter?.fileDone(rows: file.rowCount, resource: file.resource?.rawValue)
+            }
+            try buffer.markForwarded(file, waitingLines: result.waitingLines)
+            try replaceHeld(olderThan: file, &tally)
+            tally.files += 1
+            tally.rows += file.rowCount
+            if result.alreadyApplied {
+                tally.alreadyApplied += 1
+                logger.info("\(file.path): already in ProcessedFiles with this checksum; marked forwarded")
+                return
+            }
+            add(result, to: &tally)
+            if p.deltaBase != nil {
+                tally.deltaFiles += 1
+                tally.unchangedRows += max(0, file.rowCount - sent)
+            }
+            logger.debug("\(file.path): +\(result.inserted) ~\(result.updated) -\(result.softDeleted) waiting \(result.waitingLines.count)")
+            if !result.waitingLines.isEmpty {
+                logger.warning("\(file.path): \(result.waitingLines.count) row(s) wait for parents not yet in the LMS-DS (first on line \(result.waitingLines[0]))")
+            }
+        }
+
+        /// A newer snapshot was applied: held files of its scope are replaced, never applied. They are
+        /// recorded in ProcessedFiles as not applied, so that no loader applies them later.
+        private func replaceHeld(olderThan file: LedgerFile, _ tally: inout ResourceTally) throws {
+            for held in try buffer.heldOlder(than: file) {
+                note(try store.recordWithoutApplying(try forwarder.request(for: held, mode: .snapshot)))
+                try buffer.markSuperseded(held, by: file.path)
+                logger.info("\(held.path): the newer snapshot \(file.path) replaced this held file")
+                tally.supersededFiles += 1
+            }
+        }
+
+        private mutating func reject(_ file: LedgerFile, _ e: StoreError) throws {
+            let text = "\(file.path): \(e.message)"
+            logger.error("rejected by the LMS-DS: \(text)")
+            try buffer.markRejected(file, error: e.message)
+            report.byResource[file.resource?.rawValue ?? "", default: ResourceTally()].rejectedFiles += 1
+            report.errors.append(text)
+        }
+
+        private mutating func hold(_ file: LedgerFile, deleting: Int, live: Int) throws {
+            let share = Int((forwarder.deleteGuard?.maxShare ?? 0) * 100)
+            let reason = "held by the mass-delete guard: it would soft-delete \(deleting) of the \(live) live rows of its scope (more than \(share) %); nothing of it was applied. If the deletions are real, `lms-agent release \(file.id)`; a newer snapshot that passes the guard replaces it"
+            logger.error("\(file.path): \(reason)")
+            try buffer.markHeld(file, reason: reason)
+            report.byResource[file.resource?.rawValue ?? "", default: ResourceTally()].heldFiles += 1
+            report.errors.append("\(file.path): \(reason)")
+        }
+
+        /// A crash between the LMS-DS commit and the buffer update leaves files `staged` that the LMS-DS
+        /// has (so does a rebuilt buffer). They are marked first, so that the supersede checks below see
+        /// what the LMS-DS really holds: a file merged there is marked forwarded (its waiting rows found
+        /// again), and a file recorded there *without* being merged (a superseded snapshot) is marked
+        /// superseded, never taken for an applied one. `ProcessedFiles` is asked once for them all.
+        private mutating func recoverCommitted() throws {
+            let staged = try buffer.stagedFiles()
+            guard !staged.isEmpty else { return }
+            let records = try store.processedRecords(fullPaths: staged.map(forwarder.fullPath(of:)))
+            var recovered: [LedgerFile] = []
+            for file in staged {
+                switch records[forwarder.fullPath(of: file)] ?? .none {
+                case .upstream:
+                    recovered.append(file)
+                case .applied(let checksum) where checksum == file.sha256:
+                    recovered.append(file)
+                case .recordedNotApplied(let checksum) where checksum == file.sha256:
+                    try buffer.markSuperseded(file, by: "(recorded as superseded in the LMS-DS's ProcessedFiles)")
+                    logger.info("\(file.path): the LMS-DS recorded it as superseded before; marked superseded")
+                    report.byResource[file.resource!.rawValue, default: ResourceTally()].supersededFiles += 1
+                default:
+                    continue
+                }
+            }
+            // Marked in batches too: the store finds them all applied, changes nothing, and says which
+            // rows wait. One of a scope per batch, in load order.
+            var rest = recovered.sorted(by: buffer.loadOrder)
+            while !rest.isEmpty {
+                var batch: [Prepared] = [], scopes: Set<String> = [], later: [LedgerFile] = []
+                for file in rest {
+                    let fits = batch.count < forwarder.limits.files && !scopes.contains(file.scope.key)
+                        && (batch.first.map { $0.file.resource == file.resource && $0.file.presentColumns == file.presentColumns } ?? true)
+                    guard fits else { later.append(file); continue }
+                    if let p = try prepare(file, skipSupersedeCheck: true) {
+                        batch.append(p)
+                        scopes.insert(file.scope.key)
+                    }
+                }
+                try apply(batch)
+                rest = later
+            }
+        }
+
+        private mutating func retryWaiting(_ listed: LedgerFile) throws {
+            guard let file = try buffer.file(id: listed.id), file.state == .waiting, let resource = file.resource else { return }
+            var tally = report.byResource[resource.rawValue] ?? ResourceTally()
+            defer {
+                report.byResource[resource.rawValue] = tally
+                meter?.fileDone(rows: 0, resource: resource.rawValue)
+            }
+            logger.debug("forward: \(file.path)")
+            do {
+                let req = try forwarder.request(for: file, mode: .waitingRows)
+                let result = try store.apply(req) { body in try buffer.rows(of: file, waitingOnly: true, body) }
+                try buffer.markForwarded(file, waitingLines: result.waitingLines, retryOfWaiting: true)
+                add(result, to: &tally)
+                let applied = file.waitingRows - result.waitingLines.count
+                if applied > 0 { logger.info("\(file.path): \(applied) waiting row(s) applied, \(result.waitingLines.count) still waiting") }
+            } catch let e as StoreError {
+                report.byResource[resource.rawValue] = tally
                 switch e.cause {
                 case .dataRefused:
-                    let text = "\(file.path): \(e.message)"
-                    logger.error("rejected by the LMS-DS: \(text)")
-                    try buffer.markRejected(file, error: e.message)
-                    tally.rejectedFiles += 1
-                    report.errors.append(text)
+                    try reject(file, e)
                 case .guarded(let deleting, let live):
-                    let reason = "held by the mass-delete guard: it would soft-delete \(deleting) of the \(live) live rows of its scope (more than \(Int((deleteGuard?.maxShare ?? 0) * 100)) %); nothing of it was applied. If the deletions are real, `lms-agent release \(file.id)`; a newer snapshot that passes the guard replaces it"
-                    logger.error("\(file.path): \(reason)")
-                    try buffer.markHeld(file, reason: reason)
-                    tally.heldFiles += 1
-                    report.errors.append("\(file.path): \(reason)")
+                    try hold(file, deleting: deleting, live: live)
                 case .unavailable:
                     try? buffer.noteAttemptFailed(file, error: e.message)
                     throw e
                 case .migration:
                     throw e
                 }
+                tally = report.byResource[resource.rawValue] ?? ResourceTally()
             }
             try buffer.batchTick()
         }
-        return report
+
+        private func add(_ r: ApplyResult, to t: inout ResourceTally) {
+            t.inserted += r.inserted
+            t.updated += r.updated
+            t.restored += r.restored
+            t.softDeleted += r.softDeleted
+            t.waitingRows += r.waitingLines.count
+        }
     }
 
-    /// A crash between the LMS-DS commit and the buffer update leaves files `staged` that the LMS-DS
-    /// has (so does a rebuilt buffer). They are marked first, so that the supersede checks below see
-    /// what the LMS-DS really holds: a file merged there is marked forwarded (its waiting rows found
-    /// again), and a file recorded there *without* being merged (a superseded snapshot) is marked
-    /// superseded, never taken for an applied one.
-    private func recoverCommitted(into report: inout ForwardReport) throws {
-        for file in try buffer.stagedFiles() {
-            var tally = report.byResource[file.resource!.rawValue] ?? ResourceTally()
-            defer { report.byResource[file.resource!.rawValue] = tally }
-            switch try store.processedRecord(fullPath: fullPath(of: file)) {
-            case .upstream:
-                try forwardSnapshot(file, &tally, skipSupersedeCheck: true)
-            case .applied(let checksum) where checksum == file.sha256:
-                try forwardSnapshot(file, &tally, skipSupersedeCheck: true)
-            case .recordedNotApplied(let checksum) where checksum == file.sha256:
-                try buffer.markSuperseded(file, by: "(recorded as superseded in the LMS-DS's ProcessedFiles)")
-                logger.info("\(file.path): the LMS-DS recorded it as superseded before; marked superseded")
-                tally.supersededFiles += 1
-            default:
-                continue
-            }
-        }
+    /// Whether this buffer can vouch for the LMS-DS, so that snapshots may go as deltas: not
+    /// `--full`, and `ProcessedFiles` is as this buffer's last commit left it. A new or rebuilt
+    /// buffer has no mark; another loader (or agent) that recorded a file, or a buffer moved to
+    /// another LMS-DS, changed it. Then every snapshot of the pass is merged whole.
+    func deltasTrusted() throws -> Bool {
+        guard !fullMerge, let mine = try buffer.meta(Forwarder.processedFilesMarkKey) else { return false }
+        let now = try store.processedFilesMark()
+        if now != mine { logger.info("forward: the LMS-DS's ProcessedFiles changed since this buffer's last load (another loader?); snapshots are merged whole this time") }
+        return now == mine
     }
 
     /// A later snapshot of the file's scope (or a later version of the same snapshot) that the
     /// LMS-DS already has, if any. Never apply an older snapshot over a newer one.
-    private func newerAppliedSnapshot(than file: LedgerFile) throws -> String? {
+    func newerAppliedSnapshot(than file: LedgerFile) throws -> String? {
         if let newer = try buffer.newerApplied(than: file) { return newer.path }
-        for path in try buffer.laterSnapshotPaths(like: file) {
-            let rel = ExtractFile(relativePath: path, resource: file.resource!, scope: file.scope, snapshot: "").upstreamRelativePath
-            if try store.processedRecord(fullPath: fullPath(relative: rel)) != .none { return path }
+        let later = try buffer.laterSnapshotPaths(like: file)
+        guard !later.isEmpty else { return nil }
+        let full = later.map { path in
+            fullPath(relative: ExtractFile(relativePath: path, resource: file.resource!, scope: file.scope, snapshot: "").upstreamRelativePath)
         }
-        return nil
+        let records = try store.processedRecords(fullPaths: full)
+        return zip(later, full).first { records[$0.1] != nil }?.0
     }
 
     /// The store's request for a ledger file: its schema from the buffer's registry, the source systems
@@ -207,69 +518,5 @@ public struct Forwarder {
 
     func fullPath(relative rel: String) -> String {
         root.hasSuffix("/") ? root + rel : root + "/" + rel
-    }
-
-    private func forwardSnapshot(_ file: LedgerFile, _ tally: inout ResourceTally, skipSupersedeCheck: Bool = false) throws {
-        let previous = try buffer.latestApplied(like: file)
-        if !skipSupersedeCheck, let newer = try newerAppliedSnapshot(than: file) {
-            try store.recordWithoutApplying(try request(for: file, mode: .snapshot))
-            try buffer.markSuperseded(file, by: newer)
-            logger.info("\(file.path): superseded, the newer snapshot \(newer) was already applied")
-            tally.supersededFiles += 1
-            return
-        }
-        if file.rowCount > 0, try !buffer.hasStagedRows(file) {
-            // A snapshot without its rows would soft-delete its whole scope. Only a bug or a damaged
-            // buffer can get here; refuse rather than delete.
-            throw StoreError.dataRefused("its staged rows are missing from the buffer (\(file.rowCount) expected); it was not applied. Change the file or delete the buffer to stage it again")
-        }
-        var dropped: [NaturalKey] = []
-        if file.resource.flatMap({ buffer.registry[$0] })?.deleteScope == .previousSnapshot, let previous {
-            dropped = try buffer.keysDropped(from: previous, to: file).map { NaturalKey($0.0, $0.1) }
-        }
-        let req = try request(for: file, mode: .snapshot, droppedKeys: dropped)
-        let result = try store.apply(req) { body in try buffer.rows(of: file, body) }
-        try buffer.markForwarded(file, waitingLines: result.waitingLines)
-        try replaceHeld(olderThan: file, &tally)
-        tally.files += 1
-        tally.rows += file.rowCount
-        if result.alreadyApplied {
-            tally.alreadyApplied += 1
-            logger.info("\(file.path): already in ProcessedFiles with this checksum; marked forwarded")
-            return
-        }
-        add(result, to: &tally)
-        logger.debug("\(file.path): +\(result.inserted) ~\(result.updated) -\(result.softDeleted) waiting \(result.waitingLines.count)")
-        if !result.waitingLines.isEmpty {
-            logger.warning("\(file.path): \(result.waitingLines.count) row(s) wait for parents not yet in the LMS-DS (first on line \(result.waitingLines[0]))")
-        }
-    }
-
-    /// A newer snapshot was applied: held files of its scope are replaced, never applied. They are
-    /// recorded in ProcessedFiles as not applied, so that no loader applies them later.
-    private func replaceHeld(olderThan file: LedgerFile, _ tally: inout ResourceTally) throws {
-        for held in try buffer.heldOlder(than: file) {
-            try store.recordWithoutApplying(try request(for: held, mode: .snapshot))
-            try buffer.markSuperseded(held, by: file.path)
-            logger.info("\(held.path): the newer snapshot \(file.path) replaced this held file")
-            tally.supersededFiles += 1
-        }
-    }
-
-    private func retryWaiting(_ file: LedgerFile, _ tally: inout ResourceTally) throws {
-        let req = try request(for: file, mode: .waitingRows)
-        let result = try store.apply(req) { body in try buffer.rows(of: file, waitingOnly: true, body) }
-        try buffer.markForwarded(file, waitingLines: result.waitingLines, retryOfWaiting: true)
-        add(result, to: &tally)
-        let applied = file.waitingRows - result.waitingLines.count
-        if applied > 0 { logger.info("\(file.path): \(applied) waiting row(s) applied, \(result.waitingLines.count) still waiting") }
-    }
-
-    private func add(_ r: ApplyResult, to t: inout ResourceTally) {
-        t.inserted += r.inserted
-        t.updated += r.updated
-        t.restored += r.restored
-        t.softDeleted += r.softDeleted
-        t.waitingRows += r.waitingLines.count
     }
 }

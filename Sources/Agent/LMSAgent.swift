@@ -203,6 +203,8 @@ public final class LMSAgent {
     public func forwarder(store: any LMSDataStore) -> Forwarder {
         var f = Forwarder(buffer: buffer, store: store, root: root, logger: logger, deleteGuard: settings.deleteGuard)
         f.progress = progress
+        f.limits = settings.forwardBatch
+        f.fullMerge = settings.fullMerge
         return f
     }
 

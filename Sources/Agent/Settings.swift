@@ -44,6 +44,12 @@ public struct CommandLineOptions: Sendable {
     public var minGuardedScope: String?
     /// `--no-harmonize`: no harmonization pass after a round that changed data.
     public var noHarmonize = false
+    /// `--full`: merge every snapshot whole, never as a delta.
+    public var fullMerge = false
+    /// `--batch-files`: files per LMS-DS transaction.
+    public var batchFiles: String?
+    /// `--batch-rows`: rows per LMS-DS transaction.
+    public var batchRows: String?
     /// `--exceptions-report-directory`: where each pass writes the upstream exceptions report.
     public var exceptionsReportDirectory: String?
     /// Nothing given.
@@ -94,6 +100,10 @@ public struct Settings: Sendable {
     public var harmonize = true
     /// Where each harmonization writes the upstream exceptions report (nil: no report).
     public var exceptionsReportDirectory: String?
+    /// Merge every snapshot whole (`--full`, `LMS_AGENT_FULL`), never as a delta.
+    public var fullMerge = false
+    /// How much one LMS-DS transaction may hold (`--batch-files`, `--batch-rows`, and their variables).
+    public var forwardBatch = BatchLimits.standard
 
     /// Resolves every setting: the command line, then the environment, then `dotEnvPath` (which never
     /// overrides the environment), then the defaults. Throws `AgentError.usage` for a value that cannot be
@@ -157,6 +167,14 @@ public struct Settings: Sendable {
         settings.deleteGuard = deleteGuard
         settings.harmonize = !(cli.noHarmonize || ["true", "yes", "1", "on"].contains(env["LMS_AGENT_NO_HARMONIZE"]?.lowercased() ?? ""))
         settings.exceptionsReportDirectory = pick(cli.exceptionsReportDirectory, "EXCEPTIONS_REPORT_DIRECTORY").map(Settings.absolute)
+        settings.fullMerge = cli.fullMerge || ["true", "yes", "1", "on"].contains(env["LMS_AGENT_FULL"]?.lowercased() ?? "")
+        func count(_ value: String?, _ key: String, _ option: String) throws -> Int? {
+            guard let text = pick(value, key) else { return nil }
+            guard let n = Int(text), n >= 1 else { throw AgentError.usage("\(option) is a number (1 or more), not '\(text)'") }
+            return n
+        }
+        if let n = try count(cli.batchFiles, "LMS_AGENT_BATCH_FILES", "--batch-files") { settings.forwardBatch.files = n }
+        if let n = try count(cli.batchRows, "LMS_AGENT_BATCH_ROWS", "--batch-rows") { settings.forwardBatch.rows = n }
         return settings
     }
 

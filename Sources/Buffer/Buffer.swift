@@ -50,23 +50,34 @@ public final class Buffer: @unchecked Sendable {
 
     private func migrate() throws {
         let version = Int(try db.scalar("PRAGMA user_version")?.integer ?? 0)
-        guard version < BufferSchema.version else { return }
-        try db.transaction {
-            if version == 0 {
-                for s in BufferSchema.statements { try db.execute(s) }
-            } else {
-                for v in version..<BufferSchema.version {
-                    for s in BufferSchema.upgrades[v] ?? [] { try db.execute(s) }
+        if version < BufferSchema.version {
+            let existing = try rowsTables()
+            try db.transaction {
+                if version == 0 {
+                    for s in BufferSchema.statements { try db.execute(s) }
+                } else {
+                    for v in version..<BufferSchema.version {
+                        for s in BufferSchema.upgrades[v] ?? [] { try db.execute(s) }
+                    }
+                    if version < 3 {
+                        for s in registry.schemas where existing.contains(BufferSchema.rowsTable(s.resource)) {
+                            for statement in BufferSchema.addRowHash(s.resource) { try db.execute(statement) }
+                        }
+                    }
                 }
+                try db.execute("PRAGMA user_version = \(BufferSchema.version)")
             }
-            try db.execute("PRAGMA user_version = \(BufferSchema.version)")
         }
         // Only the missing ones: a read-only command on a buffer a watcher writes to writes nothing.
-        let existing = Set(try db.query("SELECT name FROM sqlite_master WHERE type = 'table'").compactMap { $0.first?.text })
+        let existing = try rowsTables()
         let missing = registry.schemas.filter { !existing.contains(BufferSchema.rowsTable($0.resource)) }
         if !missing.isEmpty {
-            try db.transaction { for s in missing { try db.execute(BufferSchema.createRowsTable(s)) } }
+            try db.transaction { for s in missing { for statement in BufferSchema.createRowsTable(s) { try db.execute(statement) } } }
         }
+    }
+
+    private func rowsTables() throws -> Set<String> {
+        Set(try db.query("SELECT name FROM sqlite_master WHERE type = 'table'").compactMap { $0.first?.text })
     }
 
     /// The schema of a ledger file's resource; a resource this buffer's registry does not hold

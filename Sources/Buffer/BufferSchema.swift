@@ -5,12 +5,16 @@ import Foundation
 /// registered resource, created from its schema (a registered resource gets its table when the
 /// buffer is opened, whatever the version).
 enum BufferSchema {
-    static let version = 2
+    static let version = 3
 
     /// Steps from one version to the next; `statements` creates the newest schema directly.
     static let upgrades: [Int: [String]] = [
         // 2: a held file that an operator released is applied whatever it deletes.
         1: ["ALTER TABLE files ADD COLUMN guard_released INTEGER NOT NULL DEFAULT 0"],
+        // 3: rows get a hash (`RowHash`) for delta snapshots; the staged-rows tables are upgraded
+        // by `Buffer.migrate` (their names come from the registry). Rows staged before have none,
+        // and a snapshot compared with them is forwarded in full.
+        2: [],
     ]
 
     /// The staged-rows table of a resource: every CSV column as text, plus file id and line.
@@ -70,13 +74,25 @@ enum BufferSchema {
         ]
     }
 
-    /// Creates the staged-rows table of a resource: every CSV column as text, plus file id and line.
-    static func createRowsTable(_ schema: ResourceSchema) -> String {
+    /// Creates the staged-rows table of a resource: every CSV column as text, plus file id, line and
+    /// the row's hash; and the index by which a snapshot finds the previous one's row of each key.
+    static func createRowsTable(_ schema: ResourceSchema) -> [String] {
         let cols = schema.columns.map { "\(quote($0.name)) TEXT" }.joined(separator: ", ")
-        return """
+        return ["""
             CREATE TABLE IF NOT EXISTS \(rowsTable(schema.resource)) (
-                file_id INTEGER NOT NULL, line INTEGER NOT NULL, waiting INTEGER NOT NULL DEFAULT 0, \(cols),
+                file_id INTEGER NOT NULL, line INTEGER NOT NULL, waiting INTEGER NOT NULL DEFAULT 0, row_hash INTEGER, \(cols),
                 PRIMARY KEY (file_id, line)) WITHOUT ROWID
-            """
+            """, keyIndex(schema.resource)]
+    }
+
+    /// (file, natural key, hash): a delta looks up each row's previous version by it.
+    static func keyIndex(_ resource: Resource) -> String {
+        let t = rowsTable(resource)
+        return "CREATE INDEX IF NOT EXISTS \(t)_key ON \(t) (file_id, SourceSystemIdentifier, SourceSystem, row_hash)"
+    }
+
+    /// Upgrades an existing staged-rows table to version 3: the hash column and the key index.
+    static func addRowHash(_ resource: Resource) -> [String] {
+        ["ALTER TABLE \(rowsTable(resource)) ADD COLUMN row_hash INTEGER", keyIndex(resource)]
     }
 }

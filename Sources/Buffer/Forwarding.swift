@@ -33,12 +33,38 @@ extension Buffer {
     /// The buffer's own read errors come as `BufferError.read`, so that a store never mistakes
     /// them for its own; the errors `body` throws pass through unchanged.
     public func rows(of file: LedgerFile, waitingOnly: Bool = false, _ body: (ResourceRow) throws -> Void) throws {
+        try streamRows(of: file, condition: waitingOnly ? "AND r.waiting = 1" : "", [], body)
+    }
+
+    /// Streams the rows of snapshot `file` that differ from `base` (an earlier applied snapshot of
+    /// its scope): rows whose key `base` lacks, whose hash differs, or that waited for a parent in
+    /// `base` (they were never applied). The rows a delta forwards.
+    public func changedRows(of file: LedgerFile, since base: LedgerFile, _ body: (ResourceRow) throws -> Void) throws {
+        try streamRows(of: file, condition: """
+            AND NOT EXISTS (SELECT 1 FROM \(file.resource.map(BufferSchema.rowsTable) ?? "") p WHERE p.file_id = ?
+            AND p.SourceSystemIdentifier = r.SourceSystemIdentifier AND p.SourceSystem = r.SourceSystem AND p.row_hash = r.row_hash AND p.waiting = 0)
+            """, [.integer(base.id)], body)
+    }
+
+    /// Whether `base` can be the base of a delta for `file`: the same columns, and every staged row
+    /// of `base` hashed (rows staged by an older agent have no hash).
+    public func canBeDeltaBase(_ base: LedgerFile, for file: LedgerFile) throws -> Bool {
+        guard let resource = file.resource, base.resource == resource, base.presentColumns == file.presentColumns,
+              FileState.applied.contains(base.state) else { return false }
+        let row = try db.query("SELECT count(*), count(row_hash) FROM \(BufferSchema.rowsTable(resource)) WHERE file_id = ?",
+                               [.integer(base.id)]).first ?? []
+        let staged = row.first?.integer ?? 0, hashed = row.last?.integer ?? 0
+        // Rows gone from a file that had some (a damaged buffer) cannot vouch for anything.
+        return staged == hashed && (staged > 0 || base.rowCount == 0)
+    }
+
+    private func streamRows(of file: LedgerFile, condition: String, _ arguments: [SQLValue], _ body: (ResourceRow) throws -> Void) throws {
         guard let resource = file.resource else { return }
         let schema = try self.schema(of: resource)
         let st: Statement
         do {
-            st = try db.cached("SELECT line, \(schema.columns.map { BufferSchema.quote($0.name) }.joined(separator: ", ")) FROM \(BufferSchema.rowsTable(resource)) WHERE file_id = ?\(waitingOnly ? " AND waiting = 1" : "") ORDER BY line")
-            try st.bind([.integer(file.id)])
+            st = try db.cached("SELECT r.line, \(schema.columns.map { "r." + BufferSchema.quote($0.name) }.joined(separator: ", ")) FROM \(BufferSchema.rowsTable(resource)) r WHERE r.file_id = ? \(condition) ORDER BY r.line")
+            try st.bind([.integer(file.id)] + arguments)
         } catch {
             throw BufferError.read(path: path, "\(error)")
         }

@@ -23,12 +23,13 @@ public final class RowSink {
         self.width = width
     }
 
-    /// Stages one validated row, inside the file's transaction.
+    /// Stages one validated row, with its hash, inside the file's transaction.
     public func append(_ row: ResourceRow) throws {
         statement.reset()
         statement.bindInt(fileId, at: 1)
         statement.bindInt(Int64(row.line), at: 2)
-        for i in 0..<width { try statement.bindText(row.values[i], at: Int32(i + 3)) }
+        statement.bindInt(RowHash.of(row.values), at: 3)
+        for i in 0..<width { try statement.bindText(row.values[i], at: Int32(i + 4)) }
         try statement.runToEnd()
         count += 1
     }
@@ -74,8 +75,8 @@ extension Buffer {
                       SQLValue(file.scope.sectionId), SQLValue(file.scope.assignmentId), SQLValue(file.scope.date),
                       .text(file.snapshot), .integer(size), .integer(mtimeNs), .text(FileState.staged.rawValue), .text(now), .text(now)])
             let id = db.lastInsertRowID
-            let placeholders = Array(repeating: "?", count: schema.columns.count + 2).joined(separator: ", ")
-            let insert = try db.cached("INSERT INTO \(table) (file_id, line, \(schema.columns.map { BufferSchema.quote($0.name) }.joined(separator: ", "))) VALUES (\(placeholders))")
+            let placeholders = Array(repeating: "?", count: schema.columns.count + 3).joined(separator: ", ")
+            let insert = try db.cached("INSERT INTO \(table) (file_id, line, row_hash, \(schema.columns.map { BufferSchema.quote($0.name) }.joined(separator: ", "))) VALUES (\(placeholders))")
             let sink = RowSink(statement: insert, fileId: id, width: schema.columns.count)
             let content = try read(sink)
 

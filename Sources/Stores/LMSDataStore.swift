@@ -30,11 +30,16 @@ public struct ApplyRequest: Sendable {
     public var droppedKeys: [NaturalKey]
     /// The mass-delete guard for this file (nil: it may delete anything, e.g. released by an operator).
     public var deleteGuard: DeleteGuard?
+    /// A delta snapshot: the rows are only those that differ from the scope's previous applied
+    /// snapshot (or waited for parents in it), and `droppedKeys` are the keys it lost. The soft
+    /// delete then touches only those keys' rows (still limited to the file's scope) instead of
+    /// comparing the whole scope; the LMS-DS ends the same as after the whole snapshot's merge.
+    public var delta: Bool
 
-    /// A request; `droppedKeys` and `deleteGuard` default to none.
+    /// A request; `droppedKeys` and `deleteGuard` default to none, `delta` to a whole snapshot.
     public init(schema: ResourceSchema, mode: Mode, fullPath: String, checksum: String, rowCount: Int, scope: Scope,
                 presentColumns: Set<String>, deleteSourceSystems: [String], droppedKeys: [NaturalKey] = [],
-                deleteGuard: DeleteGuard? = nil) {
+                deleteGuard: DeleteGuard? = nil, delta: Bool = false) {
         self.schema = schema
         self.mode = mode
         self.fullPath = fullPath
@@ -45,7 +50,11 @@ public struct ApplyRequest: Sendable {
         self.deleteSourceSystems = deleteSourceSystems
         self.droppedKeys = droppedKeys
         self.deleteGuard = deleteGuard
+        self.delta = delta
     }
+
+    /// Whether the snapshot's soft delete is driven by `droppedKeys` rather than by its whole scope.
+    var deletesByKeys: Bool { delta || schema.deleteScope == .previousSnapshot }
 }
 
 /// The mass-delete guard: an extractor that fails half-way can write a users file with 3 of 5,000
@@ -106,6 +115,20 @@ public struct ApplyResult: Sendable, Equatable {
     public var waitingLines: [Int] = []
     /// A result of nothing done yet.
     public init() {}
+}
+
+/// What applying a batch did: one result per file, and the mark `ProcessedFiles` had when the batch
+/// committed (see `LMSDataStore.processedFilesMark()`).
+public struct AppliedBatch: Sendable, Equatable {
+    /// One result per file of the batch, in its order.
+    public var results: [ApplyResult]
+    /// `ProcessedFiles`' mark inside the batch's transaction, after its files were recorded.
+    public var processedFilesMark: String?
+    /// A batch's outcome.
+    public init(results: [ApplyResult], processedFilesMark: String?) {
+        self.results = results
+        self.processedFilesMark = processedFilesMark
+    }
 }
 
 /// Why a store could not do its work: a typed cause to switch on, the engine's own code when an
@@ -206,6 +229,11 @@ public enum ProcessedRecord: Sendable, Equatable {
 }
 
 extension LMSDataStore {
+    /// Applies one file in one transaction: a batch of one.
+    public func apply(_ request: ApplyRequest, rows: RowStream) throws -> ApplyResult {
+        try withoutActuallyEscaping(rows) { rows in try apply(batch: [request]) { _, body in try rows(body) }.results[0] }
+    }
+
     /// `ProcessedFiles` has this file merged with this checksum, or recorded by the upstream loader.
     func isApplied(fullPath: String, checksum: String) throws -> Bool {
         try processedRecord(fullPath: fullPath).isApplied(checksum: checksum)
@@ -236,25 +264,52 @@ extension ProcessedRecord {
 /// Rows handed to a store: the store calls `body` once per row, inside its transaction.
 public typealias RowStream = ((ResourceRow) throws -> Void) throws -> Void
 
+/// The rows of a batch's files: the store calls it once per file, with the file's index in the
+/// batch, inside the batch's transaction; it calls `body` once per row of that file.
+public typealias BatchRows = (_ file: Int, _ body: (ResourceRow) throws -> Void) throws -> Void
+
+/// A batch the store will not apply as one: its files share natural keys, some (not all) of them
+/// are already in `ProcessedFiles`, or they differ in columns. Nothing was changed; the caller
+/// applies the files one by one instead, which gives the same result.
+public struct BatchMustBeSplit: Error, CustomStringConvertible, Sendable {
+    /// Why, for the debug log.
+    public let reason: String
+    /// A refusal for `reason`.
+    public init(_ reason: String) { self.reason = reason }
+    /// The reason.
+    public var description: String { "the batch must be applied file by file: \(reason)" }
+}
+
 /// A target LMS data store. Each engine (SQLite, PostgreSQL, SQL Server) implements this contract:
 ///
-/// - `apply` is one transaction: it takes the store's lock, checks `ProcessedFiles` (a file already
-///   recorded with this checksum is not applied twice), bulk-loads the rows into staging, runs the
-///   merge generated from the schema for its dialect, records the file, commits. It applies all of
-///   the file or none of it.
+/// - `apply(batch:)` is one transaction: it takes the store's lock, checks `ProcessedFiles` (a file
+///   already recorded with this checksum is not applied twice), bulk-loads every file's rows into
+///   staging with the file's number, runs the set-based merge generated from the schema for its
+///   dialect once for the whole batch (each file's soft delete limited to its own scope), records
+///   every file, commits. It applies all of the batch or none of it, and the result equals
+///   applying its files one by one in order.
 public protocol LMSDataStore: AnyObject, Sendable {
     /// Where the data goes, for `status` and logs. Never contains a password.
     var location: String { get }
     /// Applies the engine's schema scripts that the journal does not list yet.
     func migrate() throws
-    /// Applies one file in one transaction (see the protocol's note): the rows come from `rows`, which
-    /// the store calls once, inside the transaction; throws a `StoreError`, having changed nothing.
-    func apply(_ request: ApplyRequest, rows: RowStream) throws -> ApplyResult
+    /// Applies a batch of files of one resource, all in the same mode with the same columns and
+    /// each of its own scope, in one transaction (see the protocol's note); returns one result per
+    /// file. Throws a `StoreError` or `BatchMustBeSplit`, having changed nothing.
+    func apply(batch requests: [ApplyRequest], rows: BatchRows) throws -> AppliedBatch
     /// What `ProcessedFiles` records for a path.
     func processedRecord(fullPath: String) throws -> ProcessedRecord
+    /// What `ProcessedFiles` records for each of many paths, in one query (paths it lacks are absent).
+    func processedRecords(fullPaths: [String]) throws -> [String: ProcessedRecord]
+    /// A summary of `ProcessedFiles` (its row count and latest upload time) that changes whenever
+    /// any loader records a file. The agent compares it with the mark of its own last batch: a
+    /// difference means that another loader changed the LMS-DS, and deltas are not trusted.
+    func processedFilesMark() throws -> String
     /// Records a file in `ProcessedFiles` without merging it (a superseded snapshot), so that the
-    /// upstream loader, sharing the database, does not apply the stale file either.
-    func recordWithoutApplying(_ request: ApplyRequest) throws
+    /// upstream loader, sharing the database, does not apply the stale file either. Returns
+    /// `ProcessedFiles`' mark after it, as `apply(batch:)` does.
+    @discardableResult
+    func recordWithoutApplying(_ request: ApplyRequest) throws -> String
     /// Row counts per table: (live, soft-deleted).
     func tableCounts() throws -> [(table: String, live: Int, deleted: Int)]
     /// Ends the connection; an embedded database checkpoints its log into its file first.

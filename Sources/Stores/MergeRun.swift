@@ -7,45 +7,88 @@ protocol MergeExecutor {
     func execute(_ sql: String, _ parameters: [String]) throws -> Int
     /// Runs parameter-free statements in order (an engine may send them in one round trip).
     func executeAll(_ statements: [String]) throws
-    /// The first column of every row of a query, as integers.
-    func integers(_ sql: String, _ parameters: [String]) throws -> [Int]
+    /// Every row of a query, its columns as integers (NULL as 0).
+    func integerRows(_ sql: String, _ parameters: [String]) throws -> [[Int]]
+    /// Records files in ProcessedFiles (path, resource, row count, upload time, checksum, and whether
+    /// they were merged or only recorded as superseded), in as few statements as the engine allows.
+    func record(_ requests: [ApplyRequest], now: String, applied: Bool) throws
 }
 
 extension MergeExecutor {
-    func integers(_ sql: String) throws -> [Int] { try integers(sql, []) }
+    /// The first column of every row of a query.
+    func integers(_ sql: String, _ parameters: [String] = []) throws -> [Int] {
+        try integerRows(sql, parameters).map { $0.first ?? 0 }
+    }
 }
 
 extension MergeSQL {
-    /// Everything after the rows are in staging, the same on every engine: resolve parents and
-    /// existing rows, find the rows that wait, then (unless the file is already applied) update,
-    /// insert, child tables, the scoped soft delete and the ProcessedFiles record.
-    func run(on x: some MergeExecutor, _ request: ApplyRequest, now: String, alreadyApplied: Bool) throws -> ApplyResult {
-        var result = ApplyResult()
+    /// Everything after the batch's rows, scopes and dropped keys are in staging, the same on every
+    /// engine: resolve parents and existing rows, find the rows that wait, then (unless the files are
+    /// already applied) update, insert, child tables, each snapshot's scoped soft delete, the guard
+    /// and the ProcessedFiles records. One result per request, in order.
+    func run(on x: some MergeExecutor, _ requests: [ApplyRequest], now: String, alreadyApplied: Bool) throws -> [ApplyResult] {
+        var results = [ApplyResult](repeating: ApplyResult(), count: requests.count)
+        if requests.count > 1, !(try x.integerRows(sharedKey, [])).isEmpty {
+            // Applied one by one, the later file would update the earlier one's row; at once, both
+            // would be inserted.
+            throw BatchMustBeSplit("two of its files have a row with the same natural key")
+        }
         try x.executeAll(resolveParents + (markOrphans.map { [$0] } ?? []))
-        result.waitingLines = try x.integers(selectOrphanLines)
+        for r in try x.integerRows(selectOrphanLines, []) { results[r[0]].waitingLines.append(r[1]) }
         if alreadyApplied {
             // Committed before a crash: change nothing, but say which rows were left waiting.
-            result.alreadyApplied = true
-            return result
+            for i in results.indices { results[i].alreadyApplied = true }
+            return results
         }
-        result.restored = try x.integers(countRestored).first ?? 0
-        result.updated = try x.execute(update, [])
-        result.inserted = try x.execute(insert, [])
+        for r in try x.integerRows(countByFile, []) {
+            results[r[0]].inserted = r[1]
+            results[r[0]].restored = r[2]
+            results[r[0]].updated = r[3]
+        }
+        try x.execute(update, [])
+        try x.execute(insert, [])
+        let snapshots = requests.first?.mode == .snapshot
         for child in children {
             try x.execute(child.insert, [now])
             try x.execute(child.restore, [])
-            if request.mode == .snapshot { try x.execute(child.delete, [now]) }
+            if snapshots { try x.execute(child.delete, [now]) }
         }
-        if request.mode == .snapshot {
+        guard snapshots else { return results }
+        if requests.contains(where: { !$0.deletesByKeys }), let collect = collectScopeDeletions { try x.execute(collect, []) }
+        if requests.contains(where: \.deletesByKeys) { try x.execute(collectKeyDeletions, []) }
+        var deleted = 0
+        for r in try x.integerRows(countDeletionsByFile, []) {
+            results[r[0]].softDeleted = r[1]
+            deleted += r[1]
+        }
+        if deleted > 0 { try x.execute(applyDeletions, [now]) }
+        for (request, result) in zip(requests, results) { try checkDeleteGuard(on: x, request, result) }
+        try x.record(requests, now: now, applied: true)
+        return results
+    }
+
+    /// The rows of `stg_Scopes` for a batch: (FileNo, SourceSystem, ScopeId, ByKeys) for every
+    /// source system each snapshot may soft-delete in; none for a folder scope that has no name.
+    func scopeRows(_ requests: [ApplyRequest]) -> [[String?]] {
+        guard requests.first?.mode == .snapshot else { return [] }
+        var rows: [[String?]] = []
+        for (n, request) in requests.enumerated() {
+            guard let scope = scopeId(of: request.scope) else { continue }
             for system in request.deleteSourceSystems {
-                if let d = softDelete(scope: request.scope, sourceSystem: system, now: now) {
-                    result.softDeleted += try x.execute(d.sql, d.parameters)
-                }
+                rows.append([String(n), system, scope.value, request.deletesByKeys ? "1" : "0"])
             }
-            try checkDeleteGuard(on: x, request, result)
-            try MergeSQL.record(on: x, request, dialect: dialect, now: now, applied: true)
         }
-        return result
+        return rows
+    }
+
+    /// The rows of `stg_DroppedKeys` for a batch: (FileNo, SourceSystemIdentifier, SourceSystem).
+    func droppedKeyRows(_ requests: [ApplyRequest]) -> [[String?]] {
+        guard requests.first?.mode == .snapshot else { return [] }
+        var rows: [[String?]] = []
+        for (n, request) in requests.enumerated() where request.deletesByKeys {
+            for k in request.droppedKeys { rows.append([String(n), k.sourceSystemIdentifier, k.sourceSystem]) }
+        }
+        return rows
     }
 
     /// Throws `StoreError.guarded` when the file soft-deleted too much of its scope; the caller's
@@ -66,8 +109,8 @@ extension MergeSQL {
         }
     }
 
-    /// Records a file in ProcessedFiles (path, resource, row count, upload time, checksum, and whether
-    /// it was merged or only recorded as superseded).
+    /// Records one file in ProcessedFiles (path, resource, row count, upload time, checksum, and
+    /// whether it was merged or only recorded as superseded).
     static func record(on x: some MergeExecutor, _ request: ApplyRequest, dialect: any SQLDialect, now: String, applied: Bool) throws {
         try x.execute(dialect.upsertProcessedFile,
                       [request.fullPath, request.schema.resource.rawValue, String(request.rowCount), now, request.checksum,

@@ -1,19 +1,25 @@
 import Extract
 
-/// The merge of one resource file into its table, generated from the resource's schema (and its
-/// parents' schemas in the registry) for one SQL dialect. Every engine runs these statements in this
-/// order inside one transaction:
+/// The set-based merge of a batch of resource files into their table, generated from the resource's
+/// schema (and its parents' schemas in the registry) for one SQL dialect. Every row in staging
+/// carries its file's number in the batch (`FileNo`), and every statement runs once for the whole
+/// batch, inside one transaction, in this order:
 ///
-/// 1. `createStaging` (session-local), then the rows go into it by the engine's bulk path, and each
-///    child table's values into its own staging table;
+/// 1. `createStaging` (session-local), then every file's rows go into it by the engine's bulk path,
+///    each child table's values into its own staging table, and each snapshot's scope (the source
+///    systems and folder it may soft-delete in) into `stg_Scopes`;
 /// 2. `resolveParents`: natural keys -> synthetic keys (and the links resolved through another
 ///    table, such as attendance's enrollment), and the row's own target row if it has one;
 /// 3. `markOrphans`, `selectOrphanLines`: rows whose parents are missing wait in the buffer;
-/// 4. `countRestored`, `update`, `insert`;
+/// 4. `countByFile`, `update`, `insert`;
 /// 5. the child-table statements (`ChildMergeSQL`: assignments' submission types);
-/// 6. `softDelete` for the file's scope (snapshots only).
+/// 6. for snapshots, the soft delete: each file's scope loses the rows the file lacks
+///    (`collectScopeDeletions`), or for a file that names its dropped keys, those keys' rows
+///    (`collectKeyDeletions`); then `applyDeletions`, `countDeletionsByFile`.
 ///
-/// No value is ever spliced into the SQL text: values are rows in staging or bind parameters.
+/// A batch holds at most one snapshot of a scope and no natural key twice (the store checks), so
+/// the result is the one of applying its files one by one. No value is ever spliced into the SQL
+/// text: values are rows in staging or bind parameters.
 struct MergeSQL: Sendable {
     let schema: ResourceSchema
     let registry: ResourceRegistry
@@ -30,10 +36,17 @@ struct MergeSQL: Sendable {
 
     var target: String { dialect.table(schema.table) }
     var staging: String { "stg_" + schema.table }
+    /// (FileNo, natural key) of the keys each file's snapshot lost.
     static let droppedKeyStaging = "stg_DroppedKeys"
+    /// (FileNo, SourceSystem, ScopeId, ByKeys): where each snapshot may soft-delete. `ScopeId` is the
+    /// folder's parent (a section or assignment id), NULL for a whole source system; `ByKeys` 1 when
+    /// only the dropped keys are deleted.
+    static let scopeStaging = "stg_Scopes"
+    /// (FileNo, Id): the rows the batch soft-deletes, by file.
+    static let deletedStaging = "stg_Deleted"
 
-    /// Columns the rows are loaded into, in this order: `line`, then every schema column.
-    var stagingInputColumns: [String] { ["StagingLine"] + schema.columns.map(\.name) }
+    /// Columns the rows are loaded into, in this order: line, file number, then every schema column.
+    var stagingInputColumns: [String] { ["StagingLine", "FileNo"] + schema.columns.map(\.name) }
 
     /// The merge of each child table the schema declares.
     var children: [ChildMergeSQL] { schema.childTables.map { ChildMergeSQL(child: $0, owner: self) } }
@@ -55,26 +68,31 @@ struct MergeSQL: Sendable {
     }
 
     var createStaging: [String] {
-        var cols = ["StagingLine \(dialect.integerType) NOT NULL"]
+        let int = dialect.integerType, text = dialect.stagingType(.text(maxLength: 255))
+        var cols = ["StagingLine \(int) NOT NULL", "FileNo \(int) NOT NULL"]
         cols += schema.columns.map { "\($0.name) \(dialect.stagingType($0.type))" }
-        cols += schema.foreignKeys.map { "\($0) \(dialect.integerType)" }
-        cols += ["ExistingId \(dialect.integerType)", "ExistingDeleted \(dialect.integerType)", "Orphan \(dialect.integerType) NOT NULL DEFAULT 0"]
+        cols += schema.foreignKeys.map { "\($0) \(int)" }
+        cols += ["ExistingId \(int)", "ExistingDeleted \(int)", "Orphan \(int) NOT NULL DEFAULT 0"]
         var s = [dialect.createTempTable(staging, columns: cols.joined(separator: ", ")),
                  // "Is this row in the file?" is asked once per row of the scope: index it.
                  dialect.createTempIndex("\(staging)_key", on: staging, columns: "SourceSystemIdentifier, SourceSystem")]
         for c in schema.childTables {
-            s.append(dialect.createTempTable(c.staging, columns: keyColumns + ", \(c.valueColumn) \(dialect.stagingType(.text(maxLength: 255)))"))
+            s.append(dialect.createTempTable(c.staging, columns: keyColumns + ", \(c.valueColumn) \(text)"))
         }
-        if schema.deleteScope == .previousSnapshot {
-            s.append(dialect.createTempTable(MergeSQL.droppedKeyStaging, columns: keyColumns))
-        }
+        s.append(dialect.createTempTable(MergeSQL.droppedKeyStaging, columns: "FileNo \(int) NOT NULL, " + keyColumns))
+        s.append(dialect.createTempTable(MergeSQL.scopeStaging,
+                                         columns: "FileNo \(int) NOT NULL, SourceSystem \(text) NOT NULL, ScopeId \(text), ByKeys \(int) NOT NULL"))
+        s.append(dialect.createTempTable(MergeSQL.deletedStaging, columns: "FileNo \(int) NOT NULL, Id \(int) NOT NULL"))
         return s
     }
 
+    /// Every staging table this resource's merge uses.
+    var stagingTables: [String] {
+        [staging] + schema.childTables.map(\.staging) + [MergeSQL.droppedKeyStaging, MergeSQL.scopeStaging, MergeSQL.deletedStaging]
+    }
+
     var clearStaging: [String] {
-        var s = [dialect.clear(staging)] + schema.childTables.map { dialect.clear($0.staging) }
-        if schema.deleteScope == .previousSnapshot { s.append(dialect.clear(MergeSQL.droppedKeyStaging)) }
-        return s.compactMap { $0 }
+        dialect.clear(stagingTables)
     }
 
     /// Parents by natural key, and the row's own target row, in one pass over staging. Correlated
@@ -116,19 +134,38 @@ struct MergeSQL: Sendable {
         return "UPDATE \(staging) SET Orphan = 1 WHERE " + schema.foreignKeys.map { "\($0) IS NULL" }.joined(separator: " OR ")
     }
 
-    var selectOrphanLines: String { "SELECT StagingLine FROM \(staging) WHERE Orphan = 1 ORDER BY StagingLine" }
+    /// (FileNo, StagingLine) of every row that waits for a parent.
+    var selectOrphanLines: String { "SELECT FileNo, StagingLine FROM \(staging) WHERE Orphan = 1 ORDER BY FileNo, StagingLine" }
 
-    var countRestored: String {
-        "SELECT count(*) FROM \(staging) WHERE Orphan = 0 AND ExistingDeleted = 1"
+    /// A natural key that two files of the batch share (none in a batch the merge may apply at once).
+    var sharedKey: String {
+        dialect.selectFirst("1", rest: "FROM \(staging) GROUP BY SourceSystemIdentifier, SourceSystem HAVING count(*) > 1")
+    }
+
+    /// Columns compared and copied on update: the natural key is equal by the join.
+    private var updatedColumns: [String] {
+        copiedColumns.filter { !ResourceSchema.naturalKey.contains($0) } + schema.foreignKeys
+    }
+
+    /// The target row `t` differs from staged row `s` (or is soft-deleted): it is updated.
+    private var differs: String {
+        (updatedColumns.map { dialect.distinct("t.\($0)", "s.\($0)") } + ["t.DeletedAt IS NOT NULL"]).joined(separator: " OR ")
+    }
+
+    /// Per file: rows to insert, rows to restore, rows to update (restored ones included); what
+    /// `insert` and `update` then do, counted before they do it.
+    var countByFile: String {
+        """
+        SELECT s.FileNo, sum(CASE WHEN s.ExistingId IS NULL THEN 1 ELSE 0 END), sum(CASE WHEN s.ExistingDeleted = 1 THEN 1 ELSE 0 END),
+        sum(CASE WHEN t.\(schema.identity) IS NOT NULL AND (\(differs)) THEN 1 ELSE 0 END)
+        FROM \(staging) s LEFT JOIN \(target) t ON t.\(schema.identity) = s.ExistingId WHERE s.Orphan = 0 GROUP BY s.FileNo
+        """
     }
 
     /// Fix of upstream D2, D3, D17: a row is updated when any value differs (not only
     /// LastModifiedDate), a returning row is restored, and parent links follow the file.
     var update: String {
-        // The natural key is equal by the join; the rest is compared and copied.
-        let cols = copiedColumns.filter { !ResourceSchema.naturalKey.contains($0) } + schema.foreignKeys
-        let set = (cols.map { "\($0) = s.\($0)" } + ["DeletedAt = NULL"]).joined(separator: ", ")
-        let differs = (cols.map { dialect.distinct("t.\($0)", "s.\($0)") } + ["t.DeletedAt IS NOT NULL"]).joined(separator: " OR ")
+        let set = (updatedColumns.map { "\($0) = s.\($0)" } + ["DeletedAt = NULL"]).joined(separator: ", ")
         return """
             UPDATE \(target) AS t SET \(set) FROM \(staging) AS s
             WHERE t.\(schema.identity) = s.ExistingId AND s.Orphan = 0 AND (\(differs))
@@ -140,7 +177,7 @@ struct MergeSQL: Sendable {
         return """
             INSERT INTO \(target) (\(cols.joined(separator: ", ")))
             SELECT \(cols.map { "s.\($0)" }.joined(separator: ", ")) FROM \(staging) s
-            WHERE s.Orphan = 0 AND s.ExistingId IS NULL ORDER BY s.StagingLine
+            WHERE s.Orphan = 0 AND s.ExistingId IS NULL ORDER BY s.FileNo, s.StagingLine
             """
     }
 
@@ -150,23 +187,81 @@ struct MergeSQL: Sendable {
         var parameters: [String]
     }
 
-    /// Soft-deletes the rows of the file's scope that the file lacks, for one source system.
-    /// `now` is the transaction's time. Returns nil when the scope cannot be named.
-    func softDelete(scope: Scope, sourceSystem: String, now: String) -> Bound? {
-        let p = dialect.parameter
-        let missing = """
-            NOT EXISTS (SELECT 1 FROM \(staging) s WHERE s.SourceSystemIdentifier = t.SourceSystemIdentifier AND s.SourceSystem = t.SourceSystem)
-            """
-        let head = "UPDATE \(target) AS t SET DeletedAt = \(dialect.timestampParameter(1)) WHERE t.DeletedAt IS NULL AND t.SourceSystem = \(p(2)) AND \(missing)"
-        if schema.deleteScope == .previousSnapshot {
-            // Driven by the (few) dropped keys, not by a scan of the whole table.
-            return Bound(sql: head + """
-                 AND t.\(schema.identity) IN (SELECT x.\(schema.identity) FROM \(target) x JOIN \(MergeSQL.droppedKeyStaging) d
-                 ON d.SourceSystemIdentifier = x.SourceSystemIdentifier AND d.SourceSystem = x.SourceSystem)
-                """, parameters: [now, sourceSystem])
+    /// The file's own staged row for target row `t`, matched on `fileNo`.
+    private func inFile(_ fileNo: String) -> String {
+        "EXISTS (SELECT 1 FROM \(staging) s WHERE s.SourceSystemIdentifier = t.SourceSystemIdentifier AND s.SourceSystem = t.SourceSystem AND s.FileNo = \(fileNo))"
+    }
+
+    /// The target rows of each whole-scope snapshot's scope that its file lacks, into `stg_Deleted`
+    /// (nil for a resource whose snapshots always name their dropped keys). A folder scope is the
+    /// parent row the folder names (`section=` -> the section), found by its natural key.
+    var collectScopeDeletions: String? {
+        let rows: String
+        switch schema.deleteScope {
+        case .previousSnapshot: return nil
+        case .sourceSystem:
+            rows = "\(MergeSQL.scopeStaging) sc JOIN \(target) t ON t.SourceSystem = sc.SourceSystem"
+        case .section, .assignment:
+            guard let link = schema.scopeParent else { return nil }
+            let parent = schema(of: link.parent)
+            rows = """
+                \(MergeSQL.scopeStaging) sc JOIN \(dialect.table(parent.table)) x ON x.SourceSystemIdentifier = sc.ScopeId AND x.SourceSystem = sc.SourceSystem
+                JOIN \(target) t ON t.\(link.foreignKey) = x.\(parent.identity) AND t.SourceSystem = sc.SourceSystem
+                """
         }
-        guard let filter = scopeFilter(scope, sourceSystem: p(2), id: p(3)) else { return nil }
-        return Bound(sql: head + filter.sql, parameters: [now, sourceSystem] + filter.parameters)
+        return """
+            INSERT INTO \(MergeSQL.deletedStaging) (FileNo, Id) SELECT sc.FileNo, t.\(schema.identity) FROM \(rows)
+            WHERE sc.ByKeys = 0 AND t.DeletedAt IS NULL AND NOT \(inFile("sc.FileNo"))
+            """
+    }
+
+    /// The rows of the keys each by-keys snapshot dropped, still live, of its source systems and
+    /// (for a folder scope) still in its folder, into `stg_Deleted`. Driven by the (few) dropped
+    /// keys, not by a scan of the scope.
+    var collectKeyDeletions: String {
+        var inScope = ""
+        if schema.deleteScope.folderKey != nil, let link = schema.scopeParent {
+            let parent = schema(of: link.parent)
+            inScope = """
+                 AND t.\(link.foreignKey) IN (SELECT x.\(parent.identity) FROM \(dialect.table(parent.table)) x
+                 WHERE x.SourceSystemIdentifier = sc.ScopeId AND x.SourceSystem = sc.SourceSystem)
+                """
+        }
+        return """
+            INSERT INTO \(MergeSQL.deletedStaging) (FileNo, Id) SELECT sc.FileNo, t.\(schema.identity)
+            FROM \(MergeSQL.droppedKeyStaging) d JOIN \(MergeSQL.scopeStaging) sc ON sc.FileNo = d.FileNo AND sc.SourceSystem = d.SourceSystem
+            JOIN \(target) t ON t.SourceSystemIdentifier = d.SourceSystemIdentifier AND t.SourceSystem = d.SourceSystem
+            WHERE sc.ByKeys = 1 AND t.DeletedAt IS NULL AND NOT \(inFile("sc.FileNo"))\(inScope)
+            """
+    }
+
+    /// Soft-deletes what the collect statements found; parameter 1 is the transaction's time.
+    var applyDeletions: String {
+        "UPDATE \(target) SET DeletedAt = \(dialect.timestampParameter(1)) WHERE \(schema.identity) IN (SELECT Id FROM \(MergeSQL.deletedStaging))"
+    }
+
+    /// (FileNo, rows soft-deleted) of every file that deleted any.
+    var countDeletionsByFile: String { "SELECT FileNo, count(*) FROM \(MergeSQL.deletedStaging) GROUP BY FileNo" }
+
+    /// The `stg_Scopes` value of a file's scope: `.wholeSystem` (ScopeId NULL), `.folder(id)`, or
+    /// nil when the folder scope cannot be named (then nothing is deleted for it).
+    func scopeId(of scope: Scope) -> ScopeId? {
+        guard let key = schema.deleteScope.folderKey else { return .wholeSystem }
+        guard schema.scopeParent != nil, let id = scope.value(of: key) else { return nil }
+        return .folder(id)
+    }
+
+    /// Where in its source system a snapshot may delete.
+    enum ScopeId: Equatable {
+        /// All of it (or, for dropped keys, wherever the keys are).
+        case wholeSystem
+        /// The rows of this parent (the folder's section or assignment).
+        case folder(String)
+        /// `stg_Scopes.ScopeId`.
+        var value: String? {
+            if case .folder(let id) = self { return id }
+            return nil
+        }
     }
 
     /// Counts the live rows of the file's scope for one source system (the mass-delete guard).

@@ -260,14 +260,43 @@ public final class PostgresStore: LMSDataStore {
         return ProcessedRecord(checksum: row[0], applied: row[1])
     }
 
-    /// Applies one file: its rows COPYed into session-local staging tables, then the merge, in one
-    /// transaction under the agent's advisory lock (see `LMSDataStore`).
-    public func apply(_ request: ApplyRequest, rows: RowStream) throws -> ApplyResult {
-        let merge = MergeSQL(schema: request.schema, registry: registry, dialect: dialect, present: request.presentColumns)
+    /// What `lms.ProcessedFiles` records for each path, in one query (a `text[]` parameter).
+    public func processedRecords(fullPaths: [String]) throws -> [String: ProcessedRecord] {
+        try withSession { c, _ in try PostgresStore.processedRecords(c, fullPaths: fullPaths) }
+    }
+
+    private static func processedRecords(_ c: PostgresConnection, fullPaths: [String]) throws -> [String: ProcessedRecord] {
+        guard !fullPaths.isEmpty else { return [:] }
+        var records: [String: ProcessedRecord] = [:]
+        for row in try c.execute("SELECT FullPath, Checksum, Applied FROM lms.ProcessedFiles WHERE FullPath = ANY (CAST($1 AS TEXT[]))",
+                                 [PostgresArray.literal(fullPaths)]).rows {
+            if let path = row[0] { records[path] = ProcessedRecord(checksum: row[1], applied: row[2]) }
+        }
+        return records
+    }
+
+    /// `lms.ProcessedFiles`' row count and latest upload time.
+    public func processedFilesMark() throws -> String {
+        try withSession { c, _ in try PostgresStore.processedFilesMark(c) }
+    }
+
+    private static func processedFilesMark(_ c: PostgresConnection) throws -> String {
+        let row = try c.execute("SELECT count(*), max(UploadDateTime) FROM lms.ProcessedFiles").rows.first ?? []
+        return "\(row.first.flatMap { $0 } ?? "0") \(row.last.flatMap { $0 } ?? "-")"
+    }
+
+    /// Applies a batch: every file's rows COPYed into session-local staging tables with its number,
+    /// then the set-based merge, in one transaction under the agent's advisory lock (see `LMSDataStore`).
+    public func apply(batch requests: [ApplyRequest], rows: BatchRows) throws -> AppliedBatch {
+        guard let first = requests.first else { return AppliedBatch(results: [], processedFilesMark: nil) }
+        guard requests.allSatisfy({ $0.schema.resource == first.schema.resource && $0.mode == first.mode && $0.presentColumns == first.presentColumns }) else {
+            throw BatchMustBeSplit("its files differ in resource, mode or columns")
+        }
+        let merge = MergeSQL(schema: first.schema, registry: registry, dialect: dialect, present: first.presentColumns)
         return try withSession { c, s in
             try createStagingIfNeeded(c, &s, merge)
-            let result = try transaction(c) { try applyInTransaction(c, request, rows: rows) }
-            try refreshStatisticsIfGrown(c, &s, request.schema.table, by: result.inserted)
+            let result = try transaction(c) { try applyInTransaction(c, merge, requests, rows: rows) }
+            try refreshStatisticsIfGrown(c, &s, first.schema.table, by: result.results.reduce(0) { $0 + $1.inserted })
             return result
         }
     }
@@ -304,58 +333,84 @@ public final class PostgresStore: LMSDataStore {
         s.stagingCreated.insert(merge.staging)
     }
 
-    private func applyInTransaction(_ c: PostgresConnection, _ request: ApplyRequest, rows: RowStream) throws -> ApplyResult {
-        let applied = request.mode == .snapshot
-            ? try PostgresStore.processedRecord(c, fullPath: request.fullPath).isApplied(checksum: request.checksum) : false
+    private func applyInTransaction(_ c: PostgresConnection, _ merge: MergeSQL, _ requests: [ApplyRequest], rows: BatchRows) throws -> AppliedBatch {
+        let snapshots = requests[0].mode == .snapshot
+        let applied = try alreadyApplied(c, requests)
         let now = Timestamp.now()
-        let merge = MergeSQL(schema: request.schema, registry: registry, dialect: dialect, present: request.presentColumns)
-        if !merge.clearStaging.isEmpty { try c.executeBatch(merge.clearStaging.joined(separator: ";\n")) }
+        try c.executeBatch(merge.clearStaging.joined(separator: ";\n"))
 
-        // COPY the rows into staging; each child table's values (assignments' submission types)
-        // follow in a COPY of their own.
-        let columns = request.schema.columns
-        let key = ResourceSchema.naturalKey.compactMap(request.schema.index(of:))
-        let children = merge.children.compactMap { m in request.schema.index(of: m.child.column).map { (column: $0, merge: m) } }
+        // COPY the rows into staging; each child table's values (assignments' submission types),
+        // the scopes and the dropped keys follow in COPYs of their own.
+        let schema = merge.schema
+        let columns = schema.columns
+        let key = ResourceSchema.naturalKey.compactMap(schema.index(of:))
+        let children = merge.children.compactMap { m in schema.index(of: m.child.column).map { (column: $0, merge: m) } }
         var childRows = [[[String?]]](repeating: [], count: children.count)
+        var staged = 0
         try c.copyIn("COPY \(merge.staging) (\(merge.stagingInputColumns.joined(separator: ", "))) FROM STDIN") { copy in
-            var values = [String?](repeating: nil, count: columns.count + 1)
-            try rows { row in
-                values[0] = String(row.line)
-                for i in 0..<columns.count { values[i + 1] = row.values[i] }
-                try copy.row(values)
-                for (n, child) in children.enumerated() {
-                    for v in child.merge.child.values(row.values[child.column]) { childRows[n].append(key.map { row.values[$0] } + [v]) }
+            var values = [String?](repeating: nil, count: columns.count + 2)
+            for n in requests.indices {
+                values[1] = String(n)
+                try rows(n) { row in
+                    values[0] = String(row.line)
+                    for i in 0..<columns.count { values[i + 2] = row.values[i] }
+                    try copy.row(values)
+                    staged += 1
+                    for (m, child) in children.enumerated() {
+                        for v in child.merge.child.values(row.values[child.column]) { childRows[m].append(key.map { row.values[$0] } + [v]) }
+                    }
                 }
             }
         }
-        for (n, child) in children.enumerated() where !childRows[n].isEmpty {
-            try c.copyIn("COPY \(child.merge.child.staging) (\(child.merge.stagingInputColumns.joined(separator: ", "))) FROM STDIN") { copy in
-                for r in childRows[n] { try copy.row(r) }
-            }
+        for (m, child) in children.enumerated() where !childRows[m].isEmpty {
+            try copy(c, into: child.merge.child.staging, columns: child.merge.stagingInputColumns, childRows[m])
         }
-        if request.schema.deleteScope == .previousSnapshot, request.mode == .snapshot, !request.droppedKeys.isEmpty {
-            try c.copyIn("COPY \(MergeSQL.droppedKeyStaging) (SourceSystemIdentifier, SourceSystem) FROM STDIN") { copy in
-                for k in request.droppedKeys { try copy.row([k.sourceSystemIdentifier, k.sourceSystem]) }
-            }
-        }
-        if request.rowCount <= PostgresStore.smallFile {
-            // A small file's merge joins a few staged rows to large tables by key. The statistics of
+        let scopes = merge.scopeRows(requests), dropped = merge.droppedKeyRows(requests)
+        try copy(c, into: MergeSQL.scopeStaging, columns: ["FileNo", "SourceSystem", "ScopeId", "ByKeys"], scopes)
+        try copy(c, into: MergeSQL.droppedKeyStaging, columns: ["FileNo"] + ResourceSchema.naturalKey, dropped)
+        if staged <= PostgresStore.smallFile {
+            // A small batch's merge joins a few staged rows to large tables by key. The statistics of
             // a table being loaded lag behind, and a stale plan hashes the whole table for every
-            // file (measured: quadratic time on a first load); index nested loops are right here.
+            // batch (measured: quadratic time on a first load); index nested loops are right here.
             try c.executeBatch("SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off")
         } else {
-            // A large file: let the planner choose, with statistics of what was just loaded.
+            // A large batch: let the planner choose, with statistics of what was just loaded.
             try c.execute("ANALYZE \(merge.staging)")
+            if scopes.count + dropped.count > 1_000 { try c.execute("ANALYZE \(MergeSQL.scopeStaging), \(MergeSQL.droppedKeyStaging)") }
         }
-        return try merge.run(on: PostgresMergeExecutor(connection: c), request, now: now, alreadyApplied: applied)
+        let x = PostgresMergeExecutor(connection: c, dialect: dialect)
+        let results = try merge.run(on: x, requests, now: now, alreadyApplied: applied)
+        return AppliedBatch(results: results, processedFilesMark: snapshots ? try PostgresStore.processedFilesMark(c) : nil)
+    }
+
+    /// Whether the batch's snapshots are already in ProcessedFiles with their checksums (a crash
+    /// came between the LMS-DS's commit and the buffer's): all of them, or none (else the batch
+    /// must be split, so that each file is applied or only marked on its own).
+    private func alreadyApplied(_ c: PostgresConnection, _ requests: [ApplyRequest]) throws -> Bool {
+        guard requests[0].mode == .snapshot else { return false }
+        let records = try PostgresStore.processedRecords(c, fullPaths: requests.map(\.fullPath))
+        let applied = requests.map { records[$0.fullPath]?.isApplied(checksum: $0.checksum) ?? false }
+        if applied.allSatisfy({ $0 }) { return true }
+        if applied.contains(true) { throw BatchMustBeSplit("some of its files are already in ProcessedFiles") }
+        return false
+    }
+
+    private func copy(_ c: PostgresConnection, into table: String, columns: [String], _ rows: [[String?]]) throws {
+        guard !rows.isEmpty else { return }
+        try c.copyIn("COPY \(table) (\(columns.joined(separator: ", "))) FROM STDIN") { copy in
+            for r in rows { try copy.row(r) }
+        }
     }
 
     /// Records a superseded snapshot in `lms.ProcessedFiles` (`Applied` false) without merging it,
     /// unless the file is already recorded as applied with this checksum.
-    public func recordWithoutApplying(_ request: ApplyRequest) throws {
+    @discardableResult
+    public func recordWithoutApplying(_ request: ApplyRequest) throws -> String {
         try inTransaction { c in
-            if try PostgresStore.processedRecord(c, fullPath: request.fullPath).isApplied(checksum: request.checksum) { return }
-            try MergeSQL.record(on: PostgresMergeExecutor(connection: c), request, dialect: dialect, now: Timestamp.now(), applied: false)
+            if !(try PostgresStore.processedRecord(c, fullPath: request.fullPath).isApplied(checksum: request.checksum)) {
+                try MergeSQL.record(on: PostgresMergeExecutor(connection: c, dialect: dialect), request, dialect: dialect, now: Timestamp.now(), applied: false)
+            }
+            return try PostgresStore.processedFilesMark(c)
         }
     }
 
@@ -387,11 +442,35 @@ public final class PostgresStore: LMSDataStore {
 /// The merge's statements on a libpq connection; parameter-free ones go in one round trip.
 struct PostgresMergeExecutor: MergeExecutor {
     let connection: PostgresConnection
+    let dialect: PostgresDialect
     func execute(_ sql: String, _ parameters: [String]) throws -> Int { try connection.execute(sql, parameters).affected }
     func executeAll(_ statements: [String]) throws {
         if !statements.isEmpty { try connection.executeBatch(statements.joined(separator: ";\n")) }
     }
-    func integers(_ sql: String, _ parameters: [String]) throws -> [Int] {
-        try connection.execute(sql, parameters).rows.compactMap { $0.first.flatMap { $0 }.flatMap { Int($0) } }
+    func integerRows(_ sql: String, _ parameters: [String]) throws -> [[Int]] {
+        try connection.execute(sql, parameters).rows.map { $0.map { $0.flatMap { Int($0) } ?? 0 } }
+    }
+    /// Every file in one statement: the values travel as `text[]` parameters, unnested.
+    func record(_ requests: [ApplyRequest], now: String, applied: Bool) throws {
+        guard !requests.isEmpty else { return }
+        try connection.execute("""
+            INSERT INTO lms.ProcessedFiles (FullPath, ResourceName, NumberOfRows, UploadDateTime, Checksum, Applied)
+            SELECT f.p, f.r, f.n, CAST($4 AS TIMESTAMP), f.c, CAST($6 AS BOOLEAN)
+            FROM unnest(CAST($1 AS TEXT[]), CAST($2 AS TEXT[]), CAST($3 AS INT[]), CAST($5 AS TEXT[])) AS f (p, r, n, c)
+            ON CONFLICT (FullPath) DO UPDATE SET ResourceName = excluded.ResourceName, NumberOfRows = excluded.NumberOfRows,
+                UploadDateTime = excluded.UploadDateTime, Checksum = excluded.Checksum, Applied = excluded.Applied
+            """, [PostgresArray.literal(requests.map(\.fullPath)), PostgresArray.literal(requests.map(\.schema.resource.rawValue)),
+                  PostgresArray.literal(requests.map { String($0.rowCount) }), now, PostgresArray.literal(requests.map(\.checksum)),
+                  applied ? "1" : "0"])
+    }
+}
+
+/// PostgreSQL's text form of a one-dimensional array, for a `text[]` bind parameter: every element
+/// double-quoted, with its backslashes and quotes escaped (so commas, braces and spaces are data).
+enum PostgresArray {
+    static func literal(_ values: [String]) -> String {
+        "{" + values.map { v in
+            "\"" + v.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        }.joined(separator: ",") + "}"
     }
 }

@@ -116,71 +116,113 @@ public final class SQLiteStore: LMSDataStore {
         }
     }
 
-    /// Applies one file in one `BEGIN IMMEDIATE` transaction (the write lock is the agent's lock on this
-    /// LMS-DS): rows into staging tables, then the merge (see `LMSDataStore`).
-    public func apply(_ request: ApplyRequest, rows: RowStream) throws -> ApplyResult {
-        // BEGIN IMMEDIATE takes the write lock: the agent's lock on this LMS-DS for the whole file.
-        try withConnection { db in try db.transaction(immediate: true) { try applyInTransaction(db, request, rows: rows) } }
+    /// Applies a batch in one `BEGIN IMMEDIATE` transaction (the write lock is the agent's lock on
+    /// this LMS-DS): every file's rows into staging with its number, then the set-based merge (see
+    /// `LMSDataStore`).
+    public func apply(batch requests: [ApplyRequest], rows: BatchRows) throws -> AppliedBatch {
+        guard let first = requests.first else { return AppliedBatch(results: [], processedFilesMark: nil) }
+        guard requests.allSatisfy({ $0.schema.resource == first.schema.resource && $0.mode == first.mode && $0.presentColumns == first.presentColumns }) else {
+            throw BatchMustBeSplit("its files differ in resource, mode or columns")
+        }
+        let merge = MergeSQL(schema: first.schema, registry: registry, dialect: dialect, present: first.presentColumns)
+        return try withConnection { db in try db.transaction(immediate: true) { try applyInTransaction(db, merge, requests, rows: rows) } }
     }
 
     /// What `ProcessedFiles` records for the path.
     public func processedRecord(fullPath: String) throws -> ProcessedRecord {
-        try withConnection { db in try SQLiteStore.processedRecord(db, fullPath: fullPath) }
+        try withConnection { db in try SQLiteStore.processedRecords(db, fullPaths: [fullPath])[fullPath] ?? .none }
     }
 
-    private static func processedRecord(_ db: SQLiteDatabase, fullPath: String) throws -> ProcessedRecord {
-        guard let row = try db.query("SELECT Checksum, Applied FROM ProcessedFiles WHERE FullPath = ?", [.text(fullPath)]).first else { return .none }
-        return ProcessedRecord(checksum: row[0].text, applied: row[1].text)
+    /// What `ProcessedFiles` records for each path, in one query (the paths as a JSON array).
+    public func processedRecords(fullPaths: [String]) throws -> [String: ProcessedRecord] {
+        try withConnection { db in try SQLiteStore.processedRecords(db, fullPaths: fullPaths) }
     }
 
-    private func applyInTransaction(_ db: SQLiteDatabase, _ request: ApplyRequest, rows: RowStream) throws -> ApplyResult {
-        let applied = request.mode == .snapshot
-            ? try SQLiteStore.processedRecord(db, fullPath: request.fullPath).isApplied(checksum: request.checksum) : false
+    private static func processedRecords(_ db: SQLiteDatabase, fullPaths: [String]) throws -> [String: ProcessedRecord] {
+        guard !fullPaths.isEmpty else { return [:] }
+        var records: [String: ProcessedRecord] = [:]
+        for row in try db.query("SELECT FullPath, Checksum, Applied FROM ProcessedFiles WHERE FullPath IN (SELECT value FROM json_each(?))",
+                                [.text(JSONText.array(fullPaths))]) {
+            if let path = row[0].text { records[path] = ProcessedRecord(checksum: row[1].text, applied: row[2].text) }
+        }
+        return records
+    }
+
+    /// `ProcessedFiles`' row count and latest upload time.
+    public func processedFilesMark() throws -> String {
+        try withConnection { db in try SQLiteStore.processedFilesMark(db) }
+    }
+
+    private static func processedFilesMark(_ db: SQLiteDatabase) throws -> String {
+        let row = try db.query("SELECT count(*), max(UploadDateTime) FROM ProcessedFiles").first ?? []
+        return "\(row.first?.integer ?? 0) \(row.last?.text ?? "-")"
+    }
+
+    private func applyInTransaction(_ db: SQLiteDatabase, _ merge: MergeSQL, _ requests: [ApplyRequest], rows: BatchRows) throws -> AppliedBatch {
+        let snapshots = requests[0].mode == .snapshot
+        var applied = false
+        if snapshots {
+            let records = try SQLiteStore.processedRecords(db, fullPaths: requests.map(\.fullPath))
+            let done = requests.map { records[$0.fullPath]?.isApplied(checksum: $0.checksum) ?? false }
+            if done.contains(true) && !done.allSatisfy({ $0 }) { throw BatchMustBeSplit("some of its files are already in ProcessedFiles") }
+            applied = done.allSatisfy { $0 }
+        }
         let now = Timestamp.now()
-        let merge = MergeSQL(schema: request.schema, registry: registry, dialect: dialect, present: request.presentColumns)
         // Prepared once per connection and reused: the merge text depends only on the resource and
-        // the file's columns, and preparing it again for each of thousands of small files costs more
-        // than running it.
+        // the files' columns, and preparing it again for each batch costs more than running it.
         for s in merge.createStaging + merge.clearStaging { try db.run(s) }
 
         // Bulk-load the rows into staging, and each child table's values into its own.
-        let columns = request.schema.columns
+        let schema = merge.schema
+        let columns = schema.columns
         let insert = try db.cached(SQLiteStore.insertStatement(merge.staging, merge.stagingInputColumns))
-        let key = ResourceSchema.naturalKey.compactMap(request.schema.index(of:))
+        let key = ResourceSchema.naturalKey.compactMap(schema.index(of:))
         let children = try merge.children.compactMap { c -> (column: Int, child: ChildTable, insert: Statement)? in
-            guard let column = request.schema.index(of: c.child.column) else { return nil }
+            guard let column = schema.index(of: c.child.column) else { return nil }
             return (column, c.child, try db.cached(SQLiteStore.insertStatement(c.child.staging, c.stagingInputColumns)))
         }
-        try rows { row in
-            insert.reset()
-            insert.bindInt(Int64(row.line), at: 1)
-            for i in 0..<columns.count { try insert.bindText(row.values[i], at: Int32(i + 2)) }
-            try insert.runToEnd()
-            for c in children {
-                for v in c.child.values(row.values[c.column]) {
-                    try c.insert.bind(key.map { SQLValue(row.values[$0]) } + [.text(v)])
-                    try c.insert.runToEnd()
+        for n in requests.indices {
+            try rows(n) { row in
+                insert.reset()
+                insert.bindInt(Int64(row.line), at: 1)
+                insert.bindInt(Int64(n), at: 2)
+                for i in 0..<columns.count { try insert.bindText(row.values[i], at: Int32(i + 3)) }
+                try insert.runToEnd()
+                for c in children {
+                    for v in c.child.values(row.values[c.column]) {
+                        try c.insert.bind(key.map { SQLValue(row.values[$0]) } + [.text(v)])
+                        try c.insert.runToEnd()
+                    }
                 }
             }
         }
-        if request.schema.deleteScope == .previousSnapshot, request.mode == .snapshot {
-            let add = try db.cached("INSERT INTO \(MergeSQL.droppedKeyStaging) (SourceSystemIdentifier, SourceSystem) VALUES (?, ?)")
-            for k in request.droppedKeys {
-                try add.bind([.text(k.sourceSystemIdentifier), .text(k.sourceSystem)])
-                try add.runToEnd()
-            }
-        }
+        try SQLiteStore.insert(db, into: MergeSQL.scopeStaging, columns: ["FileNo", "SourceSystem", "ScopeId", "ByKeys"], merge.scopeRows(requests))
+        try SQLiteStore.insert(db, into: MergeSQL.droppedKeyStaging, columns: ["FileNo"] + ResourceSchema.naturalKey, merge.droppedKeyRows(requests))
 
-        return try merge.run(on: SQLiteMergeExecutor(db: db), request, now: now, alreadyApplied: applied)
+        let x = SQLiteMergeExecutor(db: db, dialect: dialect)
+        let results = try merge.run(on: x, requests, now: now, alreadyApplied: applied)
+        return AppliedBatch(results: results, processedFilesMark: snapshots ? try SQLiteStore.processedFilesMark(db) : nil)
+    }
+
+    private static func insert(_ db: SQLiteDatabase, into table: String, columns: [String], _ rows: [[String?]]) throws {
+        guard !rows.isEmpty else { return }
+        let st = try db.cached(insertStatement(table, columns))
+        for r in rows {
+            try st.bind(r.map { SQLValue($0) })
+            try st.runToEnd()
+        }
     }
 
     /// Records a superseded snapshot in `ProcessedFiles` (`Applied` false) without merging it, unless the
     /// file is already recorded as applied with this checksum.
-    public func recordWithoutApplying(_ request: ApplyRequest) throws {
+    @discardableResult
+    public func recordWithoutApplying(_ request: ApplyRequest) throws -> String {
         try withConnection { db in
             try db.transaction(immediate: true) {
-                if try SQLiteStore.processedRecord(db, fullPath: request.fullPath).isApplied(checksum: request.checksum) { return }
-                try MergeSQL.record(on: SQLiteMergeExecutor(db: db), request, dialect: dialect, now: Timestamp.now(), applied: false)
+                if !(try SQLiteStore.processedRecords(db, fullPaths: [request.fullPath])[request.fullPath] ?? .none).isApplied(checksum: request.checksum) {
+                    try MergeSQL.record(on: SQLiteMergeExecutor(db: db, dialect: dialect), request, dialect: dialect, now: Timestamp.now(), applied: false)
+                }
+                return try SQLiteStore.processedFilesMark(db)
             }
         }
     }
@@ -212,9 +254,35 @@ public final class SQLiteStore: LMSDataStore {
 /// The merge's statements on a SQLite connection (prepared once, reused).
 struct SQLiteMergeExecutor: MergeExecutor {
     let db: SQLiteDatabase
+    let dialect: SQLiteDialect
     func execute(_ sql: String, _ parameters: [String]) throws -> Int { try db.run(sql, parameters.map { .text($0) }) }
     func executeAll(_ statements: [String]) throws { for s in statements { try db.run(s) } }
-    func integers(_ sql: String, _ parameters: [String]) throws -> [Int] {
-        try db.query(sql, parameters.map { .text($0) }).compactMap { $0.first?.integer.map { Int($0) } }
+    func integerRows(_ sql: String, _ parameters: [String]) throws -> [[Int]] {
+        try db.query(sql, parameters.map { .text($0) }).map { $0.map { Int($0.integer ?? 0) } }
+    }
+    /// One prepared upsert, run per file: in-process, a statement costs microseconds.
+    func record(_ requests: [ApplyRequest], now: String, applied: Bool) throws {
+        for r in requests { try MergeSQL.record(on: self, r, dialect: dialect, now: now, applied: applied) }
+    }
+}
+
+/// A JSON array of strings, for SQLite's `json_each` (a list as one bind parameter).
+enum JSONText {
+    static func array(_ values: [String]) -> String {
+        var s = "["
+        for (i, v) in values.enumerated() {
+            if i > 0 { s += "," }
+            s += "\""
+            for u in v.unicodeScalars {
+                switch u {
+                case "\"": s += "\\\""
+                case "\\": s += "\\\\"
+                case _ where u.value < 0x20: s += "\\u" + String(repeating: "0", count: 4 - String(u.value, radix: 16).count) + String(u.value, radix: 16)
+                default: s.unicodeScalars.append(u)
+                }
+            }
+            s += "\""
+        }
+        return s + "]"
     }
 }

@@ -59,6 +59,18 @@ struct GuardOptions: ParsableArguments {
     var minGuardedScope: String?
 }
 
+/// How snapshots go to the LMS-DS: in batches, as deltas unless told otherwise.
+struct ForwardingOptions: ParsableArguments {
+    @Flag(name: .customLong("full"), help: "Merge every snapshot whole instead of only the rows that changed since the previous one. Env: LMS_AGENT_FULL.")
+    var full = false
+
+    @Option(name: .customLong("batch-files"), help: "Files one LMS-DS transaction may hold (default 1000; 1: one transaction per file). Env: LMS_AGENT_BATCH_FILES.")
+    var batchFiles: String?
+
+    @Option(name: .customLong("batch-rows"), help: "Rows one LMS-DS transaction may hold (default 100000). Env: LMS_AGENT_BATCH_ROWS.")
+    var batchRows: String?
+}
+
 /// Harmonization: linking the LMS-DS to the Ed-Fi ODS after loading.
 struct HarmonizeOptions: ParsableArguments {
     @Flag(name: .customLong("no-harmonize"), help: "Do not harmonize (link to the Ed-Fi ODS) after a round that changed data. Env: LMS_AGENT_NO_HARMONIZE.")
@@ -84,6 +96,7 @@ protocol AgentOptions {
     var extract: ExtractOptions { get }
     var connection: ConnectionOptions { get }
     var deleteGuard: GuardOptions { get }
+    var forwarding: ForwardingOptions { get }
     var harmonize: HarmonizeOptions { get }
     var logging: LoggingOptions { get }
 }
@@ -93,6 +106,7 @@ struct CommonOptions: ParsableArguments, AgentOptions {
     @OptionGroup(title: "Extract and buffer") var extract: ExtractOptions
     @OptionGroup(title: "Connection") var connection: ConnectionOptions
     @OptionGroup(title: "Mass-delete guard") var deleteGuard: GuardOptions
+    @OptionGroup(title: "Forwarding") var forwarding: ForwardingOptions
     @OptionGroup(title: "Harmonization") var harmonize: HarmonizeOptions
     @OptionGroup(title: "Logging") var logging: LoggingOptions
 }
@@ -102,6 +116,7 @@ struct HarmonizeCommandOptions: ParsableArguments, AgentOptions {
     @OptionGroup(title: "Extract and buffer") var extract: ExtractOptions
     @OptionGroup(title: "Connection") var connection: ConnectionOptions
     @OptionGroup(visibility: .hidden) var deleteGuard: GuardOptions
+    @OptionGroup(visibility: .hidden) var forwarding: ForwardingOptions
     @OptionGroup(title: "Harmonization") var harmonize: HarmonizeOptions
     @OptionGroup(title: "Logging") var logging: LoggingOptions
 }
@@ -111,6 +126,7 @@ struct StatusOptions: ParsableArguments, AgentOptions {
     @OptionGroup(title: "Extract and buffer") var extract: ExtractOptions
     @OptionGroup(title: "Connection") var connection: ConnectionOptions
     @OptionGroup(visibility: .hidden) var deleteGuard: GuardOptions
+    @OptionGroup(visibility: .hidden) var forwarding: ForwardingOptions
     @OptionGroup(visibility: .hidden) var harmonize: HarmonizeOptions
     @OptionGroup(title: "Logging") var logging: LoggingOptions
 }
@@ -120,6 +136,7 @@ struct BufferOptions: ParsableArguments, AgentOptions {
     @OptionGroup(title: "Extract and buffer") var extract: ExtractOptions
     @OptionGroup(visibility: .hidden) var connection: ConnectionOptions
     @OptionGroup(visibility: .hidden) var deleteGuard: GuardOptions
+    @OptionGroup(visibility: .hidden) var forwarding: ForwardingOptions
     @OptionGroup(visibility: .hidden) var harmonize: HarmonizeOptions
     @OptionGroup(title: "Logging") var logging: LoggingOptions
 }
@@ -142,6 +159,9 @@ extension AgentOptions {
         o.noMigrate = connection.noMigrate
         o.maxDeleteShare = deleteGuard.maxDeleteShare
         o.minGuardedScope = deleteGuard.minGuardedScope
+        o.fullMerge = forwarding.full
+        o.batchFiles = forwarding.batchFiles
+        o.batchRows = forwarding.batchRows
         o.noHarmonize = harmonize.noHarmonize
         o.exceptionsReportDirectory = harmonize.exceptionsReportDirectory
         o.logLevel = logging.logLevel

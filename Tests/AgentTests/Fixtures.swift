@@ -22,6 +22,10 @@ final class World {
     /// False: the world's runs load without harmonizing (`--no-harmonize`), for the tests that call
     /// the harmonizer themselves and look at what one pass of theirs does.
     var harmonizes = true
+    /// True: every snapshot is merged whole (`--full`), never as a delta.
+    var fullMerge = false
+    /// How many files and rows one LMS-DS transaction holds (nil: the standard limits).
+    var batchLimits: BatchLimits?
 
     /// `rootName` is the extract folder's name inside the world's directory.
     init(engine: TestEngine = .sqlite, rootName: String = "extract") throws {
@@ -52,6 +56,11 @@ final class World {
         o.engine = engine.rawValue
         o.migrationsDir = migrationsDir
         o.noHarmonize = !harmonizes
+        o.fullMerge = fullMerge
+        if let batchLimits {
+            o.batchFiles = String(batchLimits.files)
+            o.batchRows = String(batchLimits.rows)
+        }
         var env = ["HOME": dir]
         switch engine {
         case .sqlite:
@@ -159,6 +168,35 @@ final class World {
     }
 
     func value(_ sql: String) throws -> String? { try query(sql).first?.first ?? nil }
+
+    /// A table's column names, in order.
+    func columns(of table: String) throws -> [String] {
+        switch engine {
+        case .sqlite: return try query("SELECT name FROM pragma_table_info('\(table)') ORDER BY cid").compactMap { $0[0] }
+        case .postgresql:
+            return try query("SELECT column_name FROM information_schema.columns WHERE table_schema = 'lms' AND table_name = lower('\(table)') ORDER BY ordinal_position").compactMap { $0[0] }
+        }
+    }
+
+    /// Every table's contents with the load times left out (`DeletedAt` only says whether a row is
+    /// deleted): what two loads of the same snapshots, at different times, must both end with.
+    func dumpWithoutTimes() throws -> [String] {
+        let tables = Resource.allCases.map { $0.schema.table } + ["AssignmentSubmissionType", "ProcessedFiles"]
+        return try tables.flatMap { name -> [String] in
+            let cols = try columns(of: name).compactMap { c -> String? in
+                switch c.lowercased() {
+                case "deletedat": return "CASE WHEN DeletedAt IS NULL THEN 'live' ELSE 'deleted' END"
+                case "uploaddatetime": return nil
+                case "createdate" where name == "AssignmentSubmissionType": return nil
+                default: return c
+                }
+            }
+            // Paths relative to the world's own extract root, so that two worlds compare.
+            return try query("SELECT \(cols.joined(separator: ", ")) FROM \(t(name)) ORDER BY 1, 2").map { row in
+                "\(name): \(row.map { ($0 ?? "NULL").replacingOccurrences(of: root, with: "<root>") })"
+            }
+        }
+    }
 
     /// Every table's full contents, for "nothing changed" comparisons.
     func dump() throws -> [String] {
