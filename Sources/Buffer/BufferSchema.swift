@@ -85,11 +85,14 @@ enum BufferSchema {
             """, keyIndex(schema.resource)]
     }
 
-    /// (file, natural key, hash): a delta looks up each row's previous version by it.
+    /// (file, natural key, hash, waiting): a delta looks up each row's previous version by it,
+    /// without reading the row itself.
     static func keyIndex(_ resource: Resource) -> String {
         let t = rowsTable(resource)
-        return "CREATE INDEX IF NOT EXISTS \(t)_key ON \(t) (file_id, SourceSystemIdentifier, SourceSystem, row_hash)"
+        return "CREATE INDEX IF NOT EXISTS \(keyIndexName(resource)) ON \(t) (file_id, SourceSystemIdentifier, SourceSystem, row_hash, waiting)"
     }
+
+    static func keyIndexName(_ resource: Resource) -> String { rowsTable(resource) + "_key" }
 
     /// Upgrades an existing staged-rows table to version 3: the hash column and the key index.
     static func addRowHash(_ resource: Resource) -> [String] {

@@ -40,17 +40,24 @@ extension Buffer {
     /// its scope): rows whose key `base` lacks, whose hash differs, or that waited for a parent in
     /// `base` (they were never applied). The rows a delta forwards.
     public func changedRows(of file: LedgerFile, since base: LedgerFile, _ body: (ResourceRow) throws -> Void) throws {
+        guard let resource = file.resource else { return }
+        // INDEXED BY: without statistics SQLite would take the primary key (file_id, line) and
+        // compare every row of the file with every row of the base (measured: 2 s a day for the
+        // 280,000-row tree, against 0.3 s).
         try streamRows(of: file, condition: """
-            AND NOT EXISTS (SELECT 1 FROM \(file.resource.map(BufferSchema.rowsTable) ?? "") p WHERE p.file_id = ?
+            AND NOT EXISTS (SELECT 1 FROM \(BufferSchema.rowsTable(resource)) p INDEXED BY \(BufferSchema.keyIndexName(resource)) WHERE p.file_id = ?
             AND p.SourceSystemIdentifier = r.SourceSystemIdentifier AND p.SourceSystem = r.SourceSystem AND p.row_hash = r.row_hash AND p.waiting = 0)
             """, [.integer(base.id)], body)
     }
 
-    /// Whether `base` can be the base of a delta for `file`: the same columns, and every staged row
-    /// of `base` hashed (rows staged by an older agent have no hash).
+    /// Whether `base` can be the base of a delta for `file`: applied, the same columns and source
+    /// systems, and every staged row of `base` hashed (rows staged by an older agent have none).
     public func canBeDeltaBase(_ base: LedgerFile, for file: LedgerFile) throws -> Bool {
+        // The same source systems, and some: a snapshot deletes only in the source systems it names,
+        // so a base that named others (or none: a header-only file deletes nothing) left rows live
+        // that a whole merge of `file` would delete.
         guard let resource = file.resource, base.resource == resource, base.presentColumns == file.presentColumns,
-              FileState.applied.contains(base.state) else { return false }
+              FileState.applied.contains(base.state), !file.sourceSystems.isEmpty, base.sourceSystems == file.sourceSystems else { return false }
         let row = try db.query("SELECT count(*), count(row_hash) FROM \(BufferSchema.rowsTable(resource)) WHERE file_id = ?",
                                [.integer(base.id)]).first ?? []
         let staged = row.first?.integer ?? 0, hashed = row.last?.integer ?? 0

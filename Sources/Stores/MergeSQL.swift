@@ -17,8 +17,10 @@ import Extract
 ///    (`collectScopeDeletions`), or for a file that names its dropped keys, those keys' rows
 ///    (`collectKeyDeletions`); then `applyDeletions`, `countDeletionsByFile`.
 ///
-/// A batch holds at most one snapshot of a scope and no natural key twice (the store checks), so
-/// the result is the one of applying its files one by one. No value is ever spliced into the SQL
+/// A batch holds at most one snapshot of a scope and no natural key twice (the store checks), and
+/// every row of a folder's file names that folder's section or assignment (the reader checks), so
+/// no file's rows can enter another file's scope: the result is the one of applying its files one
+/// by one, although every update and insert runs before every soft delete. No value is ever spliced into the SQL
 /// text: values are rows in staging or bind parameters.
 struct MergeSQL: Sendable {
     let schema: ResourceSchema

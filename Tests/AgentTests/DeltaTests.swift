@@ -84,6 +84,24 @@ struct DeltaTests {
     }
 
     @Test(arguments: TestEngine.available)
+    func aSnapshotAfterOneThatDeletedNothingIsMergedWhole(_ engine: TestEngine) throws {
+        // Found by the ledger model: a header-only users file names no source system and deletes
+        // nothing, so the rows it lacks stay live; a delta against it would leave u2 live too.
+        let delta = try World(engine: engine), whole = try World(engine: engine)
+        whole.fullMerge = true
+        for w in [delta, whole] {
+            try w.write("users/2026-09-01-06-00-00.csv", .users, ["u1", "u2", "u3"].map { Row.user($0) })
+            _ = try w.flush()
+            try w.write("users/2026-09-02-06-00-00.csv", .users, [])
+            _ = try w.flush()
+            try w.write("users/2026-09-03-06-00-00.csv", .users, ["u1", "u3"].map { Row.user($0) })
+            #expect(try w.flush().exitCode == .success)
+        }
+        #expect(try delta.value("SELECT count(*) FROM \(delta.t("LMSUser")) WHERE SourceSystemIdentifier = 'u2' AND DeletedAt IS NOT NULL") == "1")
+        #expect(try delta.dumpWithoutTimes() == whole.dumpWithoutTimes())
+    }
+
+    @Test(arguments: TestEngine.available)
     func wholeMergesWhenTheBufferCannotVouchForTheLMSDS(_ engine: TestEngine) throws {
         let w = try World(engine: engine)
         _ = try SampleGenerator.write(to: w.root, options: Self.sample(day: 1))
