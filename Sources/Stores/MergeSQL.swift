@@ -80,6 +80,9 @@ struct MergeSQL: Sendable {
                  dialect.createTempIndex("\(staging)_key", on: staging, columns: "SourceSystemIdentifier, SourceSystem")]
         for c in schema.childTables {
             s.append(dialect.createTempTable(c.staging, columns: keyColumns + ", \(c.valueColumn) \(text)"))
+            // The child statements look the values of an owner row up by its key (measured without
+            // it: 190 ms a statement for a batch of 2,500 assignments, nested loops over both).
+            s.append(dialect.createTempIndex("\(c.staging)_key", on: c.staging, columns: "SourceSystemIdentifier, SourceSystem"))
         }
         s.append(dialect.createTempTable(MergeSQL.droppedKeyStaging, columns: "FileNo \(int) NOT NULL, " + keyColumns))
         s.append(dialect.createTempTable(MergeSQL.scopeStaging,
@@ -97,25 +100,27 @@ struct MergeSQL: Sendable {
         dialect.clear(stagingTables)
     }
 
-    /// Parents by natural key, and the row's own target row, in one pass over staging. Correlated
-    /// subqueries probe the unique indexes once per staged row, whatever the planner's statistics say.
+    /// Parents by natural key, then the row's own target row: each an `UPDATE ... FROM` join, so
+    /// that only the staged rows that find a match are written (on a first load, the second updates
+    /// nothing). A row that lacks any of its parents gets none of them and waits (`markOrphans`).
+    /// Measured against one correlated subquery per column (every staged row rewritten): 1.6 s
+    /// against 3.0 s for the 237,000 submissions of the benchmark's day 1 on PostgreSQL.
     var resolveParents: [String] {
-        var sets = schema.parents.map { link in
-            let parent = schema(of: link.parent)
-            return """
-                \(link.foreignKey) = (SELECT p.\(parent.identity) FROM \(dialect.table(parent.table)) p
-                WHERE p.SourceSystemIdentifier = \(staging).\(link.column) AND p.SourceSystem = \(staging).SourceSystem)
-                """
+        var s: [String] = []
+        if !schema.parents.isEmpty {
+            var from: [String] = [], match: [String] = []
+            for (n, link) in schema.parents.enumerated() {
+                let parent = schema(of: link.parent)
+                from.append("\(dialect.table(parent.table)) p\(n)")
+                match.append("p\(n).SourceSystemIdentifier = s.\(link.column) AND p\(n).SourceSystem = s.SourceSystem")
+            }
+            let sets = schema.parents.enumerated().map { n, link in "\(link.foreignKey) = p\(n).\(schema(of: link.parent).identity)" }
+            s.append("UPDATE \(staging) AS s SET \(sets.joined(separator: ", ")) FROM \(from.joined(separator: ", ")) WHERE \(match.joined(separator: " AND "))")
         }
-        sets.append("""
-            ExistingId = (SELECT t.\(schema.identity) FROM \(target) t
-            WHERE t.SourceSystemIdentifier = \(staging).SourceSystemIdentifier AND t.SourceSystem = \(staging).SourceSystem)
+        s.append("""
+            UPDATE \(staging) AS s SET ExistingId = t.\(schema.identity), ExistingDeleted = CASE WHEN t.DeletedAt IS NULL THEN 0 ELSE 1 END
+            FROM \(target) t WHERE t.SourceSystemIdentifier = s.SourceSystemIdentifier AND t.SourceSystem = s.SourceSystem
             """)
-        sets.append("""
-            ExistingDeleted = (SELECT CASE WHEN t.DeletedAt IS NULL THEN 0 ELSE 1 END FROM \(target) t
-            WHERE t.SourceSystemIdentifier = \(staging).SourceSystemIdentifier AND t.SourceSystem = \(staging).SourceSystem)
-            """)
-        var s = ["UPDATE \(staging) SET " + sets.joined(separator: ",\n")]
         for link in schema.throughLinks {
             // Fix of upstream D19: with two enrollments of one user in one section, take the live one
             // (then the oldest) instead of inserting the event twice and failing.
