@@ -148,6 +148,12 @@ public struct Forwarder {
         var report = ForwardReport()
         /// The buffer vouches for the LMS-DS: `ProcessedFiles` is as this buffer's last commit left it.
         var deltasTrusted = false
+        /// Snapshots this pass applied (their waiting rows are not retried in the same pass), except
+        /// those it only found applied by an earlier one (`recovering`): their rows are retried.
+        var appliedNow: Set<Int64> = []
+        var recovering = false
+        /// Pending files read from the buffer at a time (a batch never spans two pages).
+        static let page = 2_000
         /// Rows the next batch may hold, between 1 and `limits.rows`.
         var rowBudget: Int
         var meter: ProgressMeter?
@@ -165,15 +171,40 @@ public struct Forwarder {
             logger.debug("forward: pass begins")
             deltasTrusted = try forwarder.deltasTrusted()
             try recoverCommitted()
-            // New snapshots before waiting rows of the same resource: a newer snapshot replaces them.
-            let pending = try buffer.pendingFiles().sorted { a, b in
-                let ra = buffer.registry.forwardRank(of: a.resource), rb = buffer.registry.forwardRank(of: b.resource)
-                if ra != rb { return ra < rb }
+            let counts = try buffer.pendingCounts()
+            meter = ProgressMeter(forwarder.progress, phase: .forwarding, total: counts.files)
+            logger.debug("forward: \(counts.files) pending file(s)\(deltasTrusted ? "" : "; every snapshot is merged whole")")
+            // One resource at a time (parents first), new snapshots before waiting rows (a newer
+            // snapshot replaces them), a page at a time: what is in memory does not grow with the tree.
+            for schema in buffer.registry.schemas {
+                var cursor: LedgerFile? = nil
+                while !shouldStop() {
+                    let page = try buffer.pendingSnapshots(ofResource: schema.resource, after: cursor, limit: Pass.page)
+                    guard let last = page.last else { break }
+                    cursor = last
+                    try run(page, shouldStop: shouldStop)
+                }
+                var id: Int64 = 0
+                while !shouldStop() {
+                    let page = try buffer.waitingFiles(ofResource: schema.resource, after: id, limit: Pass.page)
+                    guard let last = page.last else { break }
+                    id = last.id
+                    // Not those that this pass just applied: their parents were looked for a moment ago.
+                    try run(page.filter { !appliedNow.contains($0.id) }, shouldStop: shouldStop)
+                }
+            }
+            // Files of a resource this agent does not have: each is refused, named.
+            if !shouldStop() { try run(buffer.pendingFilesOfUnregisteredResources(), shouldStop: shouldStop) }
+        }
+
+        /// Forwards one resource's pending files: new snapshots first, in load order, then the files
+        /// whose rows wait (a newer snapshot replaces them).
+        mutating func run(_ files: [LedgerFile], shouldStop: () -> Bool) throws {
+            var pending = files
+            pending.sort { a, b in
                 if (a.state == .waiting) != (b.state == .waiting) { return a.state != .waiting }
                 return buffer.loadOrder(a, b)
             }
-            meter = ProgressMeter(forwarder.progress, phase: .forwarding, total: pending.count)
-            logger.debug("forward: \(pending.count) pending file(s)\(deltasTrusted ? "" : "; every snapshot is merged whole")")
             var i = 0
             while i < pending.count {
                 // A shutdown waits for the batch in hand, never for the rest.
@@ -242,6 +273,7 @@ public struct Forwarder {
                 return Prepared(file: file, request: request, deltaBase: base)
             } catch let e as StoreError where e.cause == .dataRefused {
                 try reject(file, e)
+                meter?.fileDone(rows: file.rowCount, resource: resource.rawValue)
                 return nil
             }
         }
@@ -333,6 +365,7 @@ public struct Forwarder {
                 meter?.fileDone(rows: file.rowCount, resource: file.resource?.rawValue)
             }
             try buffer.markForwarded(file, waitingLines: result.waitingLines)
+            if !recovering { appliedNow.insert(file.id) }
             try replaceHeld(olderThan: file, &tally)
             tally.files += 1
             tally.rows += file.rowCount
@@ -384,24 +417,31 @@ public struct Forwarder {
         /// has (so does a rebuilt buffer). They are marked first, so that the supersede checks below see
         /// what the LMS-DS really holds: a file merged there is marked forwarded (its waiting rows found
         /// again), and a file recorded there *without* being merged (a superseded snapshot) is marked
-        /// superseded, never taken for an applied one. `ProcessedFiles` is asked once for them all.
+        /// superseded, never taken for an applied one. `ProcessedFiles` is asked once per thousand files.
         private mutating func recoverCommitted() throws {
-            let staged = try buffer.stagedFiles()
-            guard !staged.isEmpty else { return }
-            let records = try store.processedRecords(fullPaths: staged.map(forwarder.fullPath(of:)))
+            recovering = true
+            defer { recovering = false }
+            // A thousand files at a time, with one query each: the lists stay small.
             var recovered: [LedgerFile] = []
-            for file in staged {
-                switch records[forwarder.fullPath(of: file)] ?? .none {
-                case .upstream:
-                    recovered.append(file)
-                case .applied(let checksum) where checksum == file.sha256:
-                    recovered.append(file)
-                case .recordedNotApplied(let checksum) where checksum == file.sha256:
-                    try buffer.markSuperseded(file, by: "(recorded as superseded in the LMS-DS's ProcessedFiles)")
-                    logger.info("\(file.path): the LMS-DS recorded it as superseded before; marked superseded")
-                    report.byResource[file.resource!.rawValue, default: ResourceTally()].supersededFiles += 1
-                default:
-                    continue
+            var last: Int64 = 0
+            while true {
+                let staged = try buffer.stagedFiles(after: last, limit: 1_000)
+                guard let end = staged.last?.id else { break }
+                last = end
+                let records = try store.processedRecords(fullPaths: staged.map(forwarder.fullPath(of:)))
+                for file in staged {
+                    switch records[forwarder.fullPath(of: file)] ?? .none {
+                    case .upstream:
+                        recovered.append(file)
+                    case .applied(let checksum) where checksum == file.sha256:
+                        recovered.append(file)
+                    case .recordedNotApplied(let checksum) where checksum == file.sha256:
+                        try buffer.markSuperseded(file, by: "(recorded as superseded in the LMS-DS's ProcessedFiles)")
+                        logger.info("\(file.path): the LMS-DS recorded it as superseded before; marked superseded")
+                        report.byResource[file.resource!.rawValue, default: ResourceTally()].supersededFiles += 1
+                    default:
+                        continue
+                    }
                 }
             }
             // Marked in batches too: the store finds them all applied, changes nothing, and says which

@@ -351,12 +351,12 @@ public final class LMSAgent {
             // no log line (a PostgreSQL database without one is worth a notice: it may be a mistake).
             harmonization = harmonize(store: store, trigger: .changedData, quietSkip: settings.engine == .sqlite)
         }
-        let pending = try buffer.pendingFiles()
+        let pending = try buffer.pendingCounts()
         var summary = RunSummary(stage: stage, forward: forward, unavailable: unavailable, interrupted: shouldStop(),
                           outstandingRejected: try buffer.outstandingRejected().count,
                           heldFiles: try buffer.heldFiles().count,
-                          waitingRows: pending.reduce(0) { $0 + $1.waitingRows },
-                          pendingFiles: pending.count, seconds: (ContinuousClock.now - start).seconds,
+                          waitingRows: pending.waitingRows,
+                          pendingFiles: pending.files, seconds: (ContinuousClock.now - start).seconds,
                           stageSeconds: (staged - start).seconds, forwardSeconds: (ContinuousClock.now - staged).seconds,
                           peakResidentBytes: LMSAgent.peakResidentBytes())
         summary.harmonization = harmonization

@@ -233,6 +233,16 @@ public final class SQLiteDatabase: @unchecked Sendable {
         return rows
     }
 
+    /// Calls `body` with each row of a query, read by column name, one at a time: for long results
+    /// that are turned into something else, so that the rows are never all in memory at once.
+    public func forEachNamedRow(_ sql: String, _ arguments: [SQLValue] = [], _ body: (NamedRow) throws -> Void) throws {
+        let st = try cached(sql)
+        try st.bind(arguments)
+        defer { st.reset() }
+        let columns = NamedRow.Columns(st.columnNames)
+        while try st.step() { try body(NamedRow(columns: columns, values: st.row())) }
+    }
+
     /// The first column of the first row, if any.
     public func scalar(_ sql: String, _ arguments: [SQLValue] = []) throws -> SQLValue? {
         try query(sql, arguments).first?.first
