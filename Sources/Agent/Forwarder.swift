@@ -197,14 +197,9 @@ public struct Forwarder {
             if !shouldStop() { try run(buffer.pendingFilesOfUnregisteredResources(), shouldStop: shouldStop) }
         }
 
-        /// Forwards one resource's pending files: new snapshots first, in load order, then the files
-        /// whose rows wait (a newer snapshot replaces them).
-        mutating func run(_ files: [LedgerFile], shouldStop: () -> Bool) throws {
-            var pending = files
-            pending.sort { a, b in
-                if (a.state == .waiting) != (b.state == .waiting) { return a.state != .waiting }
-                return buffer.loadOrder(a, b)
-            }
+        /// Forwards a list of one resource's pending files, given in load order: runs of snapshots
+        /// in batches, waiting files one by one. `skipSupersedeCheck` for files the LMS-DS already has.
+        mutating func run(_ pending: [LedgerFile], shouldStop: () -> Bool, skipSupersedeCheck: Bool = false) throws {
             var i = 0
             while i < pending.count {
                 // A shutdown waits for the batch in hand, never for the rest.
@@ -224,7 +219,7 @@ public struct Forwarder {
                           batch.first.map({ $0.file.resource == listed.resource && $0.file.presentColumns == listed.presentColumns }) ?? true,
                           !scopes.contains(listed.scope.key) else { break }
                     i += 1
-                    guard let prepared = try prepare(listed) else { continue }
+                    guard let prepared = try prepare(listed, skipSupersedeCheck: skipSupersedeCheck) else { continue }
                     batch.append(prepared)
                     scopes.insert(listed.scope.key)
                     rows += listed.rowCount
@@ -244,7 +239,8 @@ public struct Forwarder {
             }
             logger.debug("forward: \(file.path)")
             do {
-                if !skipSupersedeCheck, let newer = try forwarder.newerAppliedSnapshot(than: file) {
+                let previous = try buffer.latestApplied(like: file)
+                if !skipSupersedeCheck, let newer = try forwarder.newerAppliedSnapshot(than: file, latestApplied: previous) {
                     note(try store.recordWithoutApplying(try forwarder.request(for: file, mode: .snapshot)))
                     try buffer.markSuperseded(file, by: newer)
                     logger.info("\(file.path): superseded, the newer snapshot \(newer) was already applied")
@@ -258,7 +254,6 @@ public struct Forwarder {
                     throw StoreError.dataRefused("its staged rows are missing from the buffer (\(file.rowCount) expected); it was not applied. Change the file or delete the buffer to stage it again")
                 }
                 let schema = buffer.registry[resource]
-                let previous = try buffer.latestApplied(like: file)
                 var base: LedgerFile? = nil
                 if deltasTrusted, !skipSupersedeCheck, schema?.deleteScope != .previousSnapshot, let previous,
                    try buffer.canBeDeltaBase(previous, for: file) {
@@ -304,16 +299,9 @@ public struct Forwarder {
                 logger.debug("forward: a batch of \(batch.count) file(s) was refused (\(e.message)); applying them one by one")
                 return try applyOneByOne(batch)
             } catch let e as StoreError {
-                let file = batch[0].file
-                switch e.cause {
-                case .dataRefused: try reject(file, e)
-                case .guarded(let deleting, let live): try hold(file, deleting: deleting, live: live)
-                case .unavailable:
-                    for p in batch { try? buffer.noteAttemptFailed(p.file, error: e.message) }
-                    throw e
-                case .migration: throw e
-                }
-                meter?.fileDone(rows: file.rowCount, resource: file.resource?.rawValue)
+                if e.cause == .unavailable { for p in batch.dropFirst() { try? buffer.noteAttemptFailed(p.file, error: e.message) } }
+                try settle(batch[0].file, refusedWith: e)
+                meter?.fileDone(rows: batch[0].file.rowCount, resource: batch[0].file.resource?.rawValue)
                 return
             }
             adaptBudget(rows: batch.reduce(0) { $0 + $1.file.rowCount }, files: batch.count, took: ContinuousClock.now - started)
@@ -336,7 +324,7 @@ public struct Forwarder {
         /// A batch that took longer than the limit makes the next ones smaller; a fast one lets them
         /// grow back, up to the limit.
         private mutating func adaptBudget(rows: Int, files: Int, took: Duration) {
-            let seconds = Double(took.components.seconds) + Double(took.components.attoseconds) / 1e18
+            let seconds = took.seconds
             let limit = forwarder.limits
             if seconds > limit.seconds, files > 1 {
                 rowBudget = max(1, Int(Double(rows) * limit.seconds / seconds))
@@ -396,6 +384,20 @@ public struct Forwarder {
             }
         }
 
+        /// What a store's error does to the one file it was applying: a data fault rejects it, the
+        /// guard holds it; an unavailable LMS-DS or a failed migration ends the pass (rethrown), the
+        /// file staying pending.
+        private mutating func settle(_ file: LedgerFile, refusedWith e: StoreError) throws {
+            switch e.cause {
+            case .dataRefused: try reject(file, e)
+            case .guarded(let deleting, let live): try hold(file, deleting: deleting, live: live)
+            case .unavailable:
+                try? buffer.noteAttemptFailed(file, error: e.message)
+                throw e
+            case .migration: throw e
+            }
+        }
+
         private mutating func reject(_ file: LedgerFile, _ e: StoreError) throws {
             let text = "\(file.path): \(e.message)"
             logger.error("rejected by the LMS-DS: \(text)")
@@ -445,22 +447,8 @@ public struct Forwarder {
                 }
             }
             // Marked in batches too: the store finds them all applied, changes nothing, and says which
-            // rows wait. One of a scope per batch, in load order.
-            var rest = recovered.sorted(by: buffer.loadOrder)
-            while !rest.isEmpty {
-                var batch: [Prepared] = [], scopes: Set<String> = [], later: [LedgerFile] = []
-                for file in rest {
-                    let fits = batch.count < forwarder.limits.files && !scopes.contains(file.scope.key)
-                        && (batch.first.map { $0.file.resource == file.resource && $0.file.presentColumns == file.presentColumns } ?? true)
-                    guard fits else { later.append(file); continue }
-                    if let p = try prepare(file, skipSupersedeCheck: true) {
-                        batch.append(p)
-                        scopes.insert(file.scope.key)
-                    }
-                }
-                try apply(batch)
-                rest = later
-            }
+            // rows wait.
+            try run(recovered.sorted(by: buffer.loadOrder), shouldStop: { false }, skipSupersedeCheck: true)
         }
 
         private mutating func retryWaiting(_ listed: LedgerFile) throws {
@@ -480,17 +468,7 @@ public struct Forwarder {
                 if applied > 0 { logger.info("\(file.path): \(applied) waiting row(s) applied, \(result.waitingLines.count) still waiting") }
             } catch let e as StoreError {
                 report.byResource[resource.rawValue] = tally
-                switch e.cause {
-                case .dataRefused:
-                    try reject(file, e)
-                case .guarded(let deleting, let live):
-                    try hold(file, deleting: deleting, live: live)
-                case .unavailable:
-                    try? buffer.noteAttemptFailed(file, error: e.message)
-                    throw e
-                case .migration:
-                    throw e
-                }
+                try settle(file, refusedWith: e)
                 tally = report.byResource[resource.rawValue] ?? ResourceTally()
             }
             try buffer.batchTick()
@@ -517,9 +495,10 @@ public struct Forwarder {
     }
 
     /// A later snapshot of the file's scope (or a later version of the same snapshot) that the
-    /// LMS-DS already has, if any. Never apply an older snapshot over a newer one.
-    func newerAppliedSnapshot(than file: LedgerFile) throws -> String? {
-        if let newer = try buffer.newerApplied(than: file) { return newer.path }
+    /// LMS-DS already has, if any, given the scope's latest applied snapshot in the buffer (as
+    /// `Buffer.newerApplied` judges it). Never apply an older snapshot over a newer one.
+    func newerAppliedSnapshot(than file: LedgerFile, latestApplied applied: LedgerFile?) throws -> String? {
+        if let applied, Buffer.isNewer(applied, than: file) { return applied.path }
         let later = try buffer.laterSnapshotPaths(like: file)
         guard !later.isEmpty else { return nil }
         let full = later.map { path in

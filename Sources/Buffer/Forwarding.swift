@@ -17,9 +17,14 @@ extension Buffer {
     /// name, or the same name and a later version of it), if any. Applying `file` after it would
     /// roll the scope back to older content.
     public func newerApplied(than file: LedgerFile) throws -> LedgerFile? {
-        guard let applied = try latestApplied(like: file) else { return nil }
-        if applied.snapshot > file.snapshot || (applied.snapshot == file.snapshot && applied.id > file.id) { return applied }
-        return nil
+        guard let applied = try latestApplied(like: file), Buffer.isNewer(applied, than: file) else { return nil }
+        return applied
+    }
+
+    /// Whether snapshot `a` of a scope is newer than `b`: a later snapshot name, or the same name
+    /// and a later version of it.
+    public static func isNewer(_ a: LedgerFile, than b: LedgerFile) -> Bool {
+        a.snapshot > b.snapshot || (a.snapshot == b.snapshot && a.id > b.id)
     }
 
     /// Whether the file has any staged row. A snapshot with rows whose staged rows are gone must never

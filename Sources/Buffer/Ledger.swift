@@ -112,12 +112,8 @@ extension Buffer {
         return try select("state IN \(pending.sql)", pending.values).sorted(by: loadOrder)
     }
 
-    /// Staged files of a resource (never applied, nor refused, nor held), oldest first.
-    public func stagedFiles() throws -> [LedgerFile] {
-        try select("state = ? AND resource IS NOT NULL", [.text(FileState.staged.rawValue)])
-    }
-
-    /// Up to `limit` of the staged files whose id is above `id`, by id: `stagedFiles()` a page at a time.
+    /// Up to `limit` of the staged files (never applied, nor refused, nor held) whose id is above
+    /// `id`, oldest first: a page at a time, whatever the ledger's size.
     public func stagedFiles(after id: Int64, limit: Int) throws -> [LedgerFile] {
         try select("state = ? AND resource IS NOT NULL AND id > ?", [.text(FileState.staged.rawValue), .integer(id)], limit: limit)
     }

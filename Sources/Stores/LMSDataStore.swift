@@ -234,9 +234,9 @@ extension LMSDataStore {
         try withoutActuallyEscaping(rows) { rows in try apply(batch: [request]) { _, body in try rows(body) }.results[0] }
     }
 
-    /// `ProcessedFiles` has this file merged with this checksum, or recorded by the upstream loader.
-    func isApplied(fullPath: String, checksum: String) throws -> Bool {
-        try processedRecord(fullPath: fullPath).isApplied(checksum: checksum)
+    /// What `ProcessedFiles` records for a path.
+    public func processedRecord(fullPath: String) throws -> ProcessedRecord {
+        try processedRecords(fullPaths: [fullPath])[fullPath] ?? .none
     }
 }
 
@@ -297,8 +297,6 @@ public protocol LMSDataStore: AnyObject, Sendable {
     /// each of its own scope, in one transaction (see the protocol's note); returns one result per
     /// file. Throws a `StoreError` or `BatchMustBeSplit`, having changed nothing.
     func apply(batch requests: [ApplyRequest], rows: BatchRows) throws -> AppliedBatch
-    /// What `ProcessedFiles` records for a path.
-    func processedRecord(fullPath: String) throws -> ProcessedRecord
     /// What `ProcessedFiles` records for each of many paths, in one query (paths it lacks are absent).
     func processedRecords(fullPaths: [String]) throws -> [String: ProcessedRecord]
     /// A summary of `ProcessedFiles` (its row count and latest upload time) that changes whenever

@@ -22,6 +22,27 @@ extension MergeExecutor {
 }
 
 extension MergeSQL {
+    /// The merge of a batch: its files must be of one resource, in one mode, with the same columns
+    /// (else `BatchMustBeSplit`). Nil for an empty batch.
+    static func forBatch(_ requests: [ApplyRequest], registry: ResourceRegistry, dialect: any SQLDialect) throws -> MergeSQL? {
+        guard let first = requests.first else { return nil }
+        guard requests.allSatisfy({ $0.schema.resource == first.schema.resource && $0.mode == first.mode && $0.presentColumns == first.presentColumns }) else {
+            throw BatchMustBeSplit("its files differ in resource, mode or columns")
+        }
+        return MergeSQL(schema: first.schema, registry: registry, dialect: dialect, present: first.presentColumns)
+    }
+
+    /// Whether the batch's snapshots are already in ProcessedFiles with their checksums (a crash
+    /// came between the LMS-DS's commit and the buffer's), from the records of their paths: all of
+    /// them, or none; some is `BatchMustBeSplit`, so that each file is applied or only marked alone.
+    static func alreadyApplied(_ requests: [ApplyRequest], records: [String: ProcessedRecord]) throws -> Bool {
+        guard requests.first?.mode == .snapshot else { return false }
+        let applied = requests.map { records[$0.fullPath]?.isApplied(checksum: $0.checksum) ?? false }
+        if applied.allSatisfy({ $0 }) { return true }
+        if applied.contains(true) { throw BatchMustBeSplit("some of its files are already in ProcessedFiles") }
+        return false
+    }
+
     /// Everything after the batch's rows, scopes and dropped keys are in staging, the same on every
     /// engine: resolve parents and existing rows, find the rows that wait, then (unless the files are
     /// already applied) update, insert, child tables, each snapshot's scoped soft delete, the guard

@@ -250,16 +250,6 @@ public final class PostgresStore: LMSDataStore {
 
     // MARK: files
 
-    /// What `lms.ProcessedFiles` records for the path.
-    public func processedRecord(fullPath: String) throws -> ProcessedRecord {
-        try withSession { c, _ in try PostgresStore.processedRecord(c, fullPath: fullPath) }
-    }
-
-    private static func processedRecord(_ c: PostgresConnection, fullPath: String) throws -> ProcessedRecord {
-        guard let row = try c.execute("SELECT Checksum, Applied FROM lms.ProcessedFiles WHERE FullPath = $1", [fullPath]).rows.first else { return .none }
-        return ProcessedRecord(checksum: row[0], applied: row[1])
-    }
-
     /// What `lms.ProcessedFiles` records for each path, in one query (a `text[]` parameter).
     public func processedRecords(fullPaths: [String]) throws -> [String: ProcessedRecord] {
         try withSession { c, _ in try PostgresStore.processedRecords(c, fullPaths: fullPaths) }
@@ -288,15 +278,13 @@ public final class PostgresStore: LMSDataStore {
     /// Applies a batch: every file's rows COPYed into session-local staging tables with its number,
     /// then the set-based merge, in one transaction under the agent's advisory lock (see `LMSDataStore`).
     public func apply(batch requests: [ApplyRequest], rows: BatchRows) throws -> AppliedBatch {
-        guard let first = requests.first else { return AppliedBatch(results: [], processedFilesMark: nil) }
-        guard requests.allSatisfy({ $0.schema.resource == first.schema.resource && $0.mode == first.mode && $0.presentColumns == first.presentColumns }) else {
-            throw BatchMustBeSplit("its files differ in resource, mode or columns")
+        guard let merge = try MergeSQL.forBatch(requests, registry: registry, dialect: dialect) else {
+            return AppliedBatch(results: [], processedFilesMark: nil)
         }
-        let merge = MergeSQL(schema: first.schema, registry: registry, dialect: dialect, present: first.presentColumns)
         return try withSession { c, s in
             try createStagingIfNeeded(c, &s, merge)
             let result = try transaction(c) { try applyInTransaction(c, merge, requests, rows: rows) }
-            try refreshStatisticsIfGrown(c, &s, first.schema.table, by: result.results.reduce(0) { $0 + $1.inserted })
+            try refreshStatisticsIfGrown(c, &s, merge.schema.table, by: result.results.reduce(0) { $0 + $1.inserted })
             return result
         }
     }
@@ -335,7 +323,7 @@ public final class PostgresStore: LMSDataStore {
 
     private func applyInTransaction(_ c: PostgresConnection, _ merge: MergeSQL, _ requests: [ApplyRequest], rows: BatchRows) throws -> AppliedBatch {
         let snapshots = requests[0].mode == .snapshot
-        let applied = try alreadyApplied(c, requests)
+        let applied = try MergeSQL.alreadyApplied(requests, records: snapshots ? try PostgresStore.processedRecords(c, fullPaths: requests.map(\.fullPath)) : [:])
         let now = Timestamp.now()
         try c.executeBatch(merge.clearStaging.joined(separator: ";\n"))
 
@@ -378,21 +366,9 @@ public final class PostgresStore: LMSDataStore {
             try c.execute("ANALYZE \(merge.staging)")
             if scopes.count + dropped.count > 1_000 { try c.execute("ANALYZE \(MergeSQL.scopeStaging), \(MergeSQL.droppedKeyStaging)") }
         }
-        let x = PostgresMergeExecutor(connection: c, dialect: dialect)
+        let x = PostgresMergeExecutor(connection: c)
         let results = try merge.run(on: x, requests, now: now, alreadyApplied: applied)
         return AppliedBatch(results: results, processedFilesMark: snapshots ? try PostgresStore.processedFilesMark(c) : nil)
-    }
-
-    /// Whether the batch's snapshots are already in ProcessedFiles with their checksums (a crash
-    /// came between the LMS-DS's commit and the buffer's): all of them, or none (else the batch
-    /// must be split, so that each file is applied or only marked on its own).
-    private func alreadyApplied(_ c: PostgresConnection, _ requests: [ApplyRequest]) throws -> Bool {
-        guard requests[0].mode == .snapshot else { return false }
-        let records = try PostgresStore.processedRecords(c, fullPaths: requests.map(\.fullPath))
-        let applied = requests.map { records[$0.fullPath]?.isApplied(checksum: $0.checksum) ?? false }
-        if applied.allSatisfy({ $0 }) { return true }
-        if applied.contains(true) { throw BatchMustBeSplit("some of its files are already in ProcessedFiles") }
-        return false
     }
 
     private func copy(_ c: PostgresConnection, into table: String, columns: [String], _ rows: [[String?]]) throws {
@@ -407,8 +383,8 @@ public final class PostgresStore: LMSDataStore {
     @discardableResult
     public func recordWithoutApplying(_ request: ApplyRequest) throws -> String {
         try inTransaction { c in
-            if !(try PostgresStore.processedRecord(c, fullPath: request.fullPath).isApplied(checksum: request.checksum)) {
-                try MergeSQL.record(on: PostgresMergeExecutor(connection: c, dialect: dialect), request, dialect: dialect, now: Timestamp.now(), applied: false)
+            if !(try PostgresStore.processedRecords(c, fullPaths: [request.fullPath])[request.fullPath] ?? .none).isApplied(checksum: request.checksum) {
+                try MergeSQL.record(on: PostgresMergeExecutor(connection: c), request, dialect: dialect, now: Timestamp.now(), applied: false)
             }
             return try PostgresStore.processedFilesMark(c)
         }
@@ -442,7 +418,6 @@ public final class PostgresStore: LMSDataStore {
 /// The merge's statements on a libpq connection; parameter-free ones go in one round trip.
 struct PostgresMergeExecutor: MergeExecutor {
     let connection: PostgresConnection
-    let dialect: PostgresDialect
     func execute(_ sql: String, _ parameters: [String]) throws -> Int { try connection.execute(sql, parameters).affected }
     func executeAll(_ statements: [String]) throws {
         if !statements.isEmpty { try connection.executeBatch(statements.joined(separator: ";\n")) }

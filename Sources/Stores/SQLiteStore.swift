@@ -120,17 +120,10 @@ public final class SQLiteStore: LMSDataStore {
     /// this LMS-DS): every file's rows into staging with its number, then the set-based merge (see
     /// `LMSDataStore`).
     public func apply(batch requests: [ApplyRequest], rows: BatchRows) throws -> AppliedBatch {
-        guard let first = requests.first else { return AppliedBatch(results: [], processedFilesMark: nil) }
-        guard requests.allSatisfy({ $0.schema.resource == first.schema.resource && $0.mode == first.mode && $0.presentColumns == first.presentColumns }) else {
-            throw BatchMustBeSplit("its files differ in resource, mode or columns")
+        guard let merge = try MergeSQL.forBatch(requests, registry: registry, dialect: dialect) else {
+            return AppliedBatch(results: [], processedFilesMark: nil)
         }
-        let merge = MergeSQL(schema: first.schema, registry: registry, dialect: dialect, present: first.presentColumns)
         return try withConnection { db in try db.transaction(immediate: true) { try applyInTransaction(db, merge, requests, rows: rows) } }
-    }
-
-    /// What `ProcessedFiles` records for the path.
-    public func processedRecord(fullPath: String) throws -> ProcessedRecord {
-        try withConnection { db in try SQLiteStore.processedRecords(db, fullPaths: [fullPath])[fullPath] ?? .none }
     }
 
     /// What `ProcessedFiles` records for each path, in one query (the paths as a JSON array).
@@ -160,13 +153,7 @@ public final class SQLiteStore: LMSDataStore {
 
     private func applyInTransaction(_ db: SQLiteDatabase, _ merge: MergeSQL, _ requests: [ApplyRequest], rows: BatchRows) throws -> AppliedBatch {
         let snapshots = requests[0].mode == .snapshot
-        var applied = false
-        if snapshots {
-            let records = try SQLiteStore.processedRecords(db, fullPaths: requests.map(\.fullPath))
-            let done = requests.map { records[$0.fullPath]?.isApplied(checksum: $0.checksum) ?? false }
-            if done.contains(true) && !done.allSatisfy({ $0 }) { throw BatchMustBeSplit("some of its files are already in ProcessedFiles") }
-            applied = done.allSatisfy { $0 }
-        }
+        let applied = try MergeSQL.alreadyApplied(requests, records: snapshots ? try SQLiteStore.processedRecords(db, fullPaths: requests.map(\.fullPath)) : [:])
         let now = Timestamp.now()
         // Prepared once per connection and reused: the merge text depends only on the resource and
         // the files' columns, and preparing it again for each batch costs more than running it.

@@ -169,6 +169,22 @@ final class World {
 
     func value(_ sql: String) throws -> String? { try query(sql).first?.first ?? nil }
 
+    /// An operator's script (`--migrations-dir`, returned) that makes the LMS-DS refuse a row of
+    /// `table` whose `column` is `value`: a trigger on SQLite, a CHECK constraint on PostgreSQL.
+    func refusingScript(table: String, column: String, value: String) throws -> String {
+        let folder = dir + "/migrations"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let sql: String
+        switch engine {
+        case .sqlite:
+            sql = "CREATE TRIGGER refuse_\(table) BEFORE INSERT ON \(table) WHEN NEW.\(column) = '\(value)' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;"
+        case .postgresql:
+            sql = "ALTER TABLE lms.\(table) ADD CONSTRAINT refuse_\(table) CHECK (\(column) <> '\(value)');"
+        }
+        try sql.write(toFile: folder + "/5000_refuse_\(table.lowercased()).sql", atomically: true, encoding: .utf8)
+        return folder
+    }
+
     /// A table's column names, in order.
     func columns(of table: String) throws -> [String] {
         switch engine {

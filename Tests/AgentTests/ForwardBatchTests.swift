@@ -64,7 +64,7 @@ struct ForwardBatchTests {
     @Test(arguments: TestEngine.available)
     func aFileTheLMSDSRefusesInTheMiddleOfABatchIsRejectedAlone(_ engine: TestEngine) throws {
         let w = try World(engine: engine)
-        w.migrationsDir = try Self.refusingAssignments(w, title: "refuse-me")
+        w.migrationsDir = try w.refusingScript(table: "Assignment", column: "Title", value: "refuse-me")
         try Self.writeSections(w, 5) { $0 == 3 ? "refuse-me" : "A\($0)" }
         let run = try w.flush()
         #expect(run.exitCode == .rejectedFiles)
@@ -149,20 +149,5 @@ struct ForwardBatchTests {
         #expect(try w.value("SELECT Title FROM \(w.t("Assignment")) WHERE SourceSystemIdentifier = 'a1'") == "day 2")
         #expect(try w.value("SELECT count(*) FROM \(w.t("Assignment")) WHERE SourceSystemIdentifier = 'b1' AND DeletedAt IS NULL") == "0")
         #expect(run.forward.byResource["assignments"]?.batches == 2)
-    }
-
-    /// An operator's script that makes the LMS-DS refuse an assignment with this title.
-    static func refusingAssignments(_ w: World, title: String) throws -> String {
-        let dir = w.dir + "/migrations"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let sql: String
-        switch w.engine {
-        case .sqlite:
-            sql = "CREATE TRIGGER refuse_assignment BEFORE INSERT ON Assignment WHEN NEW.Title = '\(title)' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;"
-        case .postgresql:
-            sql = "ALTER TABLE lms.Assignment ADD CONSTRAINT refuse_assignment CHECK (Title <> '\(title)');"
-        }
-        try sql.write(toFile: dir + "/5000_refuse_assignment.sql", atomically: true, encoding: .utf8)
-        return dir
     }
 }

@@ -168,17 +168,7 @@ struct ReviewDefectTests {
     /// A user migration that makes the LMS-DS refuse a user named `name` (a refusal only the server
     /// makes: the agent's validation lets the value through).
     static func refusingMigration(_ w: World, name: String) throws -> String {
-        let dir = w.dir + "/migrations"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let sql: String
-        switch w.engine {
-        case .sqlite:
-            sql = "CREATE TRIGGER refuse_user BEFORE INSERT ON LMSUser WHEN NEW.Name = '\(name)' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;"
-        case .postgresql:
-            sql = "ALTER TABLE lms.LMSUser ADD CONSTRAINT refuse_user CHECK (Name <> '\(name)');"
-        }
-        try sql.write(toFile: dir + "/5000_refuse_user.sql", atomically: true, encoding: .utf8)
-        return dir
+        try w.refusingScript(table: "LMSUser", column: "Name", value: name)
     }
 }
 
