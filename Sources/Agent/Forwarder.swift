@@ -129,8 +129,18 @@ public struct Forwarder {
     /// Forwards everything pending. Throws a `StoreError` of cause `.unavailable` when the LMS-DS
     /// cannot be reached; what was not forwarded stays pending.
     public func forwardPending(shouldStop: () -> Bool = { false }) throws -> ForwardReport {
+        try forwardPending(shouldStop: shouldStop, alongside: nil)
+    }
+
+    /// `forwardPending`; with `staging`, another connection stages files into the buffer meanwhile (an overlapped
+    /// flush): the pass applies each scope once the stager has committed all of it, and goes on
+    /// until staging is over. `afterRecovery` runs once the files earlier runs left committed in
+    /// the LMS-DS are marked (the stager starts then, so that it never races that recovery).
+    func forwardPending(shouldStop: () -> Bool, alongside staging: StagingWatermark?,
+                        afterRecovery: () -> Void = {}) throws -> ForwardReport {
         var pass = Pass(forwarder: self)
-        try buffer.batch { try pass.run(shouldStop: shouldStop) }
+        pass.staging = staging
+        try buffer.batch { try pass.run(shouldStop: shouldStop, afterRecovery: afterRecovery) }
         logger.debug("forward: pass done")
         return pass.report
     }
@@ -167,23 +177,32 @@ public struct Forwarder {
         var store: any LMSDataStore { forwarder.store }
         var logger: Logger { forwarder.logger }
 
-        mutating func run(shouldStop: () -> Bool) throws {
+        /// The staging that goes on beside this pass, if any.
+        var staging: StagingWatermark?
+
+        mutating func run(shouldStop: () -> Bool, afterRecovery: () -> Void = {}) throws {
             logger.debug("forward: pass begins")
             deltasTrusted = try forwarder.deltasTrusted()
-            try recoverCommitted()
-            let counts = try buffer.pendingCounts()
-            meter = ProgressMeter(forwarder.progress, phase: .forwarding, total: counts.files)
-            logger.debug("forward: \(counts.files) pending file(s)\(deltasTrusted ? "" : "; every snapshot is merged whole")")
+            var recovered = try recoverCommitted(after: 0)
+            afterRecovery()
+            meter = ProgressMeter(forwarder.progress, phase: .forwarding, total: try buffer.pendingCounts().files)
+            logger.debug("forward: \(meter?.total ?? 0) pending file(s)\(deltasTrusted ? "" : "; every snapshot is merged whole")")
             // One resource at a time (parents first), new snapshots before waiting rows (a newer
             // snapshot replaces them), a page at a time: what is in memory does not grow with the tree.
-            for schema in buffer.registry.schemas {
-                var cursor: LedgerFile? = nil
-                while !shouldStop() {
-                    let page = try buffer.pendingSnapshots(ofResource: schema.resource, after: cursor, limit: Pass.page)
-                    guard let last = page.last else { break }
-                    cursor = last
-                    try run(page, shouldStop: shouldStop)
+            for (rank, schema) in buffer.registry.schemas.enumerated() {
+                if let staging {
+                    // While the resource is being staged: the scopes the stager has committed whole,
+                    // a round after each of its commits.
+                    while !shouldStop(), !staging.isStaged(rank: rank) {
+                        let mark = staging.mark
+                        recovered = try recoverCommitted(after: recovered)
+                        try forwardSnapshots(of: schema.resource, shouldStop: shouldStop, readiness: staging.readiness)
+                        // Without the write turn: the stager needs it to commit what is waited for.
+                        try buffer.outsideBatch { staging.wait(after: mark) }
+                    }
+                    recovered = try recoverCommitted(after: recovered)
                 }
+                try forwardSnapshots(of: schema.resource, shouldStop: shouldStop)
                 var id: Int64 = 0
                 while !shouldStop() {
                     let page = try buffer.waitingFiles(ofResource: schema.resource, after: id, limit: Pass.page)
@@ -195,6 +214,27 @@ public struct Forwarder {
             }
             // Files of a resource this agent does not have: each is refused, named.
             if !shouldStop() { try run(buffer.pendingFilesOfUnregisteredResources(), shouldStop: shouldStop) }
+        }
+
+        /// Forwards the resource's pending snapshots, in load order; during an overlapped flush only
+        /// those `readiness` lets through. It was taken before the first page is read, once for
+        /// all of them: a scope it calls ready was committed whole before any page was read, and
+        /// a scope it does not is skipped whole (judged at two moments, a scope's older snapshot
+        /// could be skipped and its newer one applied first).
+        mutating func forwardSnapshots(of resource: Resource, shouldStop: () -> Bool,
+                                       readiness: StagingWatermark.Readiness? = nil) throws {
+            var cursor: LedgerFile? = nil
+            while !shouldStop() {
+                let page = try buffer.pendingSnapshots(ofResource: resource, after: cursor, limit: Pass.page)
+                guard let last = page.last else { break }
+                cursor = last
+                let files = readiness.map { r in page.filter { r.isReady($0) } } ?? page
+                if staging != nil, let meter {
+                    // Files staged since the pass began count towards the total.
+                    meter.total = max(meter.total, meter.files + (try buffer.pendingCounts().files))
+                }
+                try run(files, shouldStop: shouldStop)
+            }
         }
 
         /// Forwards a list of one resource's pending files, given in load order: runs of snapshots
@@ -281,13 +321,16 @@ public struct Forwarder {
             let applied: AppliedBatch
             var sent = [Int](repeating: 0, count: batch.count)
             do {
-                applied = try store.apply(batch: batch.map(\.request)) { n, body in
-                    let p = batch[n]
-                    let counted: (ResourceRow) throws -> Void = { row in sent[n] += 1; try body(row) }
-                    if let base = p.deltaBase {
-                        try buffer.changedRows(of: p.file, since: base, counted)
-                    } else {
-                        try buffer.rows(of: p.file, counted)
+                // The LMS-DS's merge only reads the buffer: a stager on another connection may write meanwhile.
+                applied = try buffer.outsideBatch {
+                    try store.apply(batch: batch.map(\.request)) { n, body in
+                        let p = batch[n]
+                        let counted: (ResourceRow) throws -> Void = { row in sent[n] += 1; try body(row) }
+                        if let base = p.deltaBase {
+                            try buffer.changedRows(of: p.file, since: base, counted)
+                        } else {
+                            try buffer.rows(of: p.file, counted)
+                        }
                     }
                 }
             } catch let e as BatchMustBeSplit where batch.count > 1 {
@@ -420,12 +463,14 @@ public struct Forwarder {
         /// what the LMS-DS really holds: a file merged there is marked forwarded (its waiting rows found
         /// again), and a file recorded there *without* being merged (a superseded snapshot) is marked
         /// superseded, never taken for an applied one. `ProcessedFiles` is asked once per thousand files.
-        private mutating func recoverCommitted() throws {
+        /// Looks at the staged files after ledger id `after` (all of them at the start of a pass;
+        /// during an overlapped flush, those staged since the last look) and returns the last id seen.
+        private mutating func recoverCommitted(after: Int64) throws -> Int64 {
             recovering = true
             defer { recovering = false }
             // A thousand files at a time, with one query each: the lists stay small.
             var recovered: [LedgerFile] = []
-            var last: Int64 = 0
+            var last = after
             while true {
                 let staged = try buffer.stagedFiles(after: last, limit: 1_000)
                 guard let end = staged.last?.id else { break }
@@ -449,6 +494,7 @@ public struct Forwarder {
             // Marked in batches too: the store finds them all applied, changes nothing, and says which
             // rows wait.
             try run(recovered.sorted(by: buffer.loadOrder), shouldStop: { false }, skipSupersedeCheck: true)
+            return last
         }
 
         private mutating func retryWaiting(_ listed: LedgerFile) throws {
@@ -461,7 +507,7 @@ public struct Forwarder {
             logger.debug("forward: \(file.path)")
             do {
                 let req = try forwarder.request(for: file, mode: .waitingRows)
-                let result = try store.apply(req) { body in try buffer.rows(of: file, waitingOnly: true, body) }
+                let result = try buffer.outsideBatch { try store.apply(req) { body in try buffer.rows(of: file, waitingOnly: true, body) } }
                 try buffer.markForwarded(file, waitingLines: result.waitingLines, retryOfWaiting: true)
                 add(result, to: &tally)
                 let applied = file.waitingRows - result.waitingLines.count

@@ -164,6 +164,10 @@ public final class LMSAgent {
     /// Where `flush`, `resume` and watch rounds report how far they are (nil: nowhere).
     public var progress: (any ProgressSink)?
 
+    /// The longest the staging thread of an overlapped flush goes between commits: the forwarder
+    /// sees a scope once it is committed (tests make it commit after every file).
+    var overlappedCommitSeconds = 0.25
+
     /// Stores this agent opened; `close` ends them.
     private var openedStores: [any LMSDataStore] = []
 
@@ -213,6 +217,33 @@ public final class LMSAgent {
     /// open for writing (as /proc shows it to this user), or whose mtime is within
     /// `settings.flushSettleSeconds` of now.
     public func scanAndStage(shouldStop: () -> Bool = { false }) throws -> StageReport {
+        let found = try scanForFlush()
+        var report = try stage(found.candidates, shouldStop: shouldStop).report
+        found.complete(&report, logger: logger)
+        return report
+    }
+
+    /// What a flush found in the extract tree: the files to stage, and those it leaves.
+    struct FlushScan {
+        /// The files to stage now.
+        var candidates: [Candidate]
+        /// Files a process still writes (or that changed within the settle time).
+        var writing: [String]
+        /// Entries that are never read.
+        var skipped: [SkippedEntry]
+
+        /// Adds what the scan left to the staging report, and says it in the log.
+        func complete(_ report: inout StageReport, logger: Logger) {
+            for path in writing { logger.warning("\(path) is still being written; it is taken on the next run") }
+            report.stillWriting = writing.count
+            report.seen += writing.count
+            for entry in skipped { logger.warning("skipped \(entry)") }
+            report.skipped = skipped.map(\.description)
+        }
+    }
+
+    /// Walks the extract tree for a flush, leaving out the files that are still being written.
+    func scanForFlush() throws -> FlushScan {
         logger.debug("scan: walking \(root)")
         let found = try Scanner.walk(root: root, registry: registry)
         var candidates = found.files
@@ -227,13 +258,7 @@ public final class LMSAgent {
             return busy
         }
         logger.debug("scan: \(found.files.count) file(s) found")
-        var report = try stage(candidates, shouldStop: shouldStop).report
-        for path in writing { logger.warning("\(path) is still being written; it is taken on the next run") }
-        report.stillWriting = writing.count
-        report.seen += writing.count
-        for entry in found.skipped { logger.warning("skipped \(entry)") }
-        report.skipped = found.skipped.map(\.description)
-        return report
+        return FlushScan(candidates: candidates, writing: writing, skipped: found.skipped)
     }
 
     /// Walks the whole extract tree (or only its folder `under`), for the watcher.
@@ -247,18 +272,33 @@ public final class LMSAgent {
     /// Stages the given files, each in its own unit (a savepoint in a batch of commits). Stops early,
     /// between files, when `shouldStop` says so. Returns the files that kept changing while read.
     public func stage(_ candidates: [Candidate], shouldStop: () -> Bool = { false }) throws -> (report: StageReport, changing: [String]) {
+        do {
+            return try LMSAgent.stage(candidates, into: buffer, root: root, logger: logger, progress: progress, shouldStop: shouldStop)
+        } catch {
+            // A full disk or an I/O error under the buffer: said with the buffer's name and its room.
+            throw bufferUnavailable(error).map { BufferUnavailable(message: $0) } ?? error
+        }
+    }
+
+    /// Stages `candidates` into `buffer` in their order, each file in its own unit, and tells
+    /// `watermark` (if any) after every commit how many are in the buffer. Runs on the staging
+    /// thread of an overlapped flush, so it takes only what it needs, not the agent.
+    static func stage(_ candidates: [Candidate], into buffer: Buffer, root: String, logger: Logger, progress: (any ProgressSink)?,
+                      watermark: StagingWatermark? = nil, shouldStop: () -> Bool) throws -> (report: StageReport, changing: [String]) {
         var report = StageReport()
         var changing: [String] = []
         let stager = Stager(root: root, buffer: buffer, logger: logger)
         let meter = ProgressMeter(progress, phase: .staging, total: candidates.count)
         logger.debug("stage: \(candidates.count) candidate(s)")
-        do { try buffer.batch {
+        var done = 0
+        try buffer.batch {
             for candidate in candidates {
                 if shouldStop() { break }
                 var stagedRows = 0
                 defer {
                     if case .file(let f) = candidate.classification { meter.fileDone(rows: stagedRows, resource: f.resource.rawValue) }
                 }
+                done += 1
                 guard case .file = candidate.classification else {
                     if case .ignored(let why) = candidate.classification { logger.debug("ignored \(candidate.relativePath): \(why)") }
                     continue
@@ -282,12 +322,11 @@ public final class LMSAgent {
                     changing.append(candidate.relativePath)
                     logger.warning("\(candidate.relativePath) kept changing while it was read; it is left for the next pass")
                 }
-                try buffer.batchTick()
+                // The files a commit holds are in the buffer for the forwarder's connection too.
+                if try buffer.batchTick() { watermark?.committed(through: done) }
             }
-        } } catch {
-            // A full disk or an I/O error under the buffer: said with the buffer's name and its room.
-            throw bufferUnavailable(error).map { BufferUnavailable(message: $0) } ?? error
         }
+        watermark?.committed(through: done)
         return (report, changing)
     }
 
@@ -302,40 +341,13 @@ public final class LMSAgent {
     /// extract. Then a harmonization pass when data changed (or one is owed), unless the settings
     /// turn it off. An unavailable LMS-DS or buffer ends the run with what was done kept
     /// (`unavailable` in the summary); `shouldStop` ends it between two files.
-    public func run(scan: Bool, shouldStop: () -> Bool = { false }) throws -> RunSummary {
+    public func run(scan: Bool, shouldStop: @escaping @Sendable () -> Bool = { false }) throws -> RunSummary {
         try prepareToForward()
         defer { progress?.finish() }
         let start = ContinuousClock.now
-        var unavailable: String? = nil
-        var stage: StageReport? = nil
-        do {
-            stage = scan ? try scanAndStage(shouldStop: shouldStop) : nil
-        } catch {
-            // The buffer's disk is full or failing: what was staged so far is kept (each file is
-            // atomic); the rest is read again next time.
-            guard let fault = bufferUnavailable(error) else { throw error }
-            unavailable = fault
-            logger.error("\(fault); staging stopped, run flush again once it is fixed")
-        }
-        let staged = ContinuousClock.now
-        var forward = ForwardReport()
-        var store: (any LMSDataStore)?
-        if unavailable == nil {
-            do {
-                store = try openStore()
-                forward = try shouldStop() ? ForwardReport() : forwarder(store: store!).forwardPending(shouldStop: shouldStop)
-                if forward.changedData { try noteDataChanged() }
-            } catch let e as StoreError where e.cause == .unavailable {
-                unavailable = e.message
-                logger.error("the LMS-DS is unavailable; everything staged stays in the buffer for resume: \(e.message)")
-            } catch {
-                // The buffer could not record what the LMS-DS committed: the next pass finds those
-                // files in ProcessedFiles and only marks them.
-                guard let fault = bufferUnavailable(error) else { throw error }
-                unavailable = fault
-                logger.error("\(fault); everything staged stays in the buffer for resume")
-            }
-        }
+        let work = scan && settings.overlapStaging ? try stageWhileForwarding(shouldStop: shouldStop)
+                                                   : try stageThenForward(scan: scan, shouldStop: shouldStop)
+        let (forward, unavailable) = (work.forward, work.unavailable)
         if bufferIsNew && forward.total.alreadyApplied > 0 {
             logger.warning("""
                 the buffer \(buffer.path) is new, but the LMS-DS already had \(forward.total.alreadyApplied) file(s) of this extract \
@@ -346,20 +358,67 @@ public final class LMSAgent {
         // After loading, never in its way: a pass only when data changed (or a pass is owed), the
         // LMS-DS is there and no signal asked to stop.
         var harmonization: HarmonizationPass? = nil
-        if let store, unavailable == nil, settings.harmonize, !shouldStop(), harmonizationDue {
+        if let store = work.store, unavailable == nil, settings.harmonize, !shouldStop(), harmonizationDue {
             // The embedded LMS-DS never has an ODS: the summary's `harmonize: skipped` line says so,
             // no log line (a PostgreSQL database without one is worth a notice: it may be a mistake).
             harmonization = harmonize(store: store, trigger: .changedData, quietSkip: settings.engine == .sqlite)
         }
         let pending = try buffer.pendingCounts()
-        var summary = RunSummary(stage: stage, forward: forward, unavailable: unavailable, interrupted: shouldStop(),
+        var summary = RunSummary(stage: work.stage, forward: forward, unavailable: unavailable, interrupted: shouldStop(),
                           outstandingRejected: try buffer.outstandingRejected().count,
                           heldFiles: try buffer.heldFiles().count,
                           waitingRows: pending.waitingRows,
                           pendingFiles: pending.files, seconds: (ContinuousClock.now - start).seconds,
-                          stageSeconds: (staged - start).seconds, forwardSeconds: (ContinuousClock.now - staged).seconds,
+                          stageSeconds: work.stageSeconds, forwardSeconds: work.forwardSeconds,
                           peakResidentBytes: LMSAgent.peakResidentBytes())
         summary.harmonization = harmonization
         return summary
+    }
+
+    /// Stages the whole extract (`scan`), then forwards everything pending.
+    private func stageThenForward(scan: Bool, shouldStop: () -> Bool) throws -> LoadWork {
+        var work = LoadWork()
+        let start = ContinuousClock.now
+        do {
+            work.stage = scan ? try scanAndStage(shouldStop: shouldStop) : nil
+        } catch {
+            try noteStagingFault(error, in: &work)
+        }
+        let staged = ContinuousClock.now
+        work.stageSeconds = (staged - start).seconds
+        guard work.unavailable == nil else { return work }
+        do {
+            let store = try openStore()
+            work.store = store
+            work.forward = try shouldStop() ? ForwardReport() : forwarder(store: store).forwardPending(shouldStop: shouldStop)
+            if work.forward.changedData { try noteDataChanged() }
+        } catch {
+            try noteForwardingFault(error, in: &work)
+        }
+        work.forwardSeconds = (ContinuousClock.now - staged).seconds
+        return work
+    }
+
+    /// What a fault of staging does to a run: the buffer's disk is full or failing, so what was
+    /// staged so far is kept (each file is atomic) and the rest is read again next time; anything
+    /// else is rethrown.
+    func noteStagingFault(_ error: any Error, in work: inout LoadWork) throws {
+        guard let fault = bufferUnavailable(error) else { throw error }
+        work.unavailable = work.unavailable ?? fault
+        logger.error("\(fault); staging stopped, run flush again once it is fixed")
+    }
+
+    /// What a fault of forwarding does to a run: an unavailable LMS-DS, or a buffer that could not
+    /// record what the LMS-DS committed (the next pass finds those files in ProcessedFiles and only
+    /// marks them), ends it with everything staged kept for `resume`; anything else is rethrown.
+    func noteForwardingFault(_ error: any Error, in work: inout LoadWork) throws {
+        if let e = error as? StoreError, e.cause == .unavailable {
+            work.unavailable = work.unavailable ?? e.message
+            logger.error("the LMS-DS is unavailable; everything staged stays in the buffer for resume: \(e.message)")
+            return
+        }
+        guard let fault = bufferUnavailable(error) else { throw error }
+        work.unavailable = work.unavailable ?? fault
+        logger.error("\(fault); everything staged stays in the buffer for resume")
     }
 }

@@ -50,7 +50,7 @@ public protocol ProgressSink: AnyObject {
 final class ProgressMeter {
     let sink: (any ProgressSink)?
     let phase: Progress.Phase
-    let total: Int
+    var total: Int
     let start = ContinuousClock.now
     private(set) var files = 0
     private(set) var rows = 0

@@ -50,6 +50,8 @@ public struct CommandLineOptions: Sendable {
     public var batchFiles: String?
     /// `--batch-rows`: rows per LMS-DS transaction.
     public var batchRows: String?
+    /// `--sequential`: `flush` stages everything before it forwards.
+    public var sequential = false
     /// `--exceptions-report-directory`: where each pass writes the upstream exceptions report.
     public var exceptionsReportDirectory: String?
     /// Nothing given.
@@ -104,6 +106,9 @@ public struct Settings: Sendable {
     public var fullMerge = false
     /// How much one LMS-DS transaction may hold (`--batch-files`, `--batch-rows`, and their variables).
     public var forwardBatch = BatchLimits.standard
+    /// `flush` forwards the scopes it has staged while it stages the next ones (two threads, both
+    /// cores); off with `--sequential` (`LMS_AGENT_SEQUENTIAL`): everything is staged first.
+    public var overlapStaging = true
 
     /// Resolves every setting: the command line, then the environment, then `dotEnvPath` (which never
     /// overrides the environment), then the defaults. Throws `AgentError.usage` for a value that cannot be
@@ -168,6 +173,7 @@ public struct Settings: Sendable {
         settings.harmonize = !(cli.noHarmonize || ["true", "yes", "1", "on"].contains(env["LMS_AGENT_NO_HARMONIZE"]?.lowercased() ?? ""))
         settings.exceptionsReportDirectory = pick(cli.exceptionsReportDirectory, "EXCEPTIONS_REPORT_DIRECTORY").map(Settings.absolute)
         settings.fullMerge = cli.fullMerge || ["true", "yes", "1", "on"].contains(env["LMS_AGENT_FULL"]?.lowercased() ?? "")
+        settings.overlapStaging = !(cli.sequential || ["true", "yes", "1", "on"].contains(env["LMS_AGENT_SEQUENTIAL"]?.lowercased() ?? ""))
         func count(_ value: String?, _ key: String, _ option: String) throws -> Int? {
             guard let text = pick(value, key) else { return nil }
             guard let n = Int(text), n >= 1 else { throw AgentError.usage("\(option) is a number (1 or more), not '\(text)'") }

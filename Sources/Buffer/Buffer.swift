@@ -93,9 +93,15 @@ public final class Buffer: @unchecked Sendable {
 
     private var batchStarted: ContinuousClock.Instant? = nil
     private var batchUnits = 0
+    private var holdsTurn = false
     /// Told before (`done` false) and after (`done` true) each commit of a batch, with the units it
     /// holds. The agent logs these at DEBUG; the crash torture (scripts/torture.sh) aims kills by them.
     public var onBatchCommit: (@Sendable (_ units: Int, _ done: Bool) -> Void)?
+    /// Shared with another connection to this buffer that writes at the same time (`flush` stages
+    /// and forwards at once): each batch transaction takes its turn first (nil: the only writer).
+    public var writeTurn: WriteTurn?
+    /// A batch open longer than this is committed at its next `batchTick`.
+    public var batchSeconds: Double = 1
 
     /// Groups many per-file units of work into fewer commits (fsyncs). Each unit stays atomic (a
     /// savepoint); what a crash takes back from an open batch is safe to lose: unstaged files are
@@ -103,36 +109,76 @@ public final class Buffer: @unchecked Sendable {
     /// its ProcessedFiles by the next pass. `body` may call `batchTick()` after each unit.
     public func batch<T>(_ body: () throws -> T) throws -> T {
         guard batchStarted == nil else { return try body() }
-        try db.run("BEGIN IMMEDIATE")
-        batchStarted = .now
-        batchUnits = 0
+        try beginBatch()
         defer { batchStarted = nil }
         do {
             let result = try body()
-            onBatchCommit?(batchUnits, false)
-            try db.run("COMMIT")
-            onBatchCommit?(batchUnits, true)
+            try commitBatch()
             return result
         } catch {
             // Units already done are kept: commit them, then report the error.
             if db.inTransaction { _ = try? db.run("COMMIT") }
+            giveTurn()
             throw error
         }
     }
 
-    /// Commits the open batch when it holds many units or is more than a second old.
-    public func batchTick() throws {
-        guard let started = batchStarted else { return }
+    /// Commits the open batch when it holds many units, is older than `batchSeconds`, or the other
+    /// connection waits for its turn. Returns whether it committed.
+    @discardableResult
+    public func batchTick() throws -> Bool {
+        guard let started = batchStarted else { return false }
         batchUnits += 1
-        let now = ContinuousClock.now
-        if batchUnits >= 200 || now - started > .seconds(1) {
-            onBatchCommit?(batchUnits, false)
-            try db.run("COMMIT")
-            onBatchCommit?(batchUnits, true)
-            try db.run("BEGIN IMMEDIATE")
-            batchStarted = now
-            batchUnits = 0
+        guard batchUnits >= 200 || (ContinuousClock.now - started).seconds > batchSeconds || writeTurn?.othersWaiting == true else {
+            return false
         }
+        try commitBatch()
+        try beginBatch()
+        return true
+    }
+
+    /// Runs `body` outside the open batch, when another connection shares the write turn: what
+    /// the batch holds is committed first, and a new batch begins after it. For long work elsewhere
+    /// (the LMS-DS's merge) that only reads the buffer, so that the other connection can write
+    /// meanwhile. The only writer keeps its batch (one commit for many files).
+    public func outsideBatch<T>(_ body: () throws -> T) throws -> T {
+        guard batchStarted != nil, writeTurn != nil else { return try body() }
+        try commitBatch()
+        batchStarted = nil
+        let result: T
+        do { result = try body() } catch {
+            // The batch goes on after the error, if it can (the caller decides what the error means).
+            try? beginBatch()
+            throw error
+        }
+        try beginBatch()
+        return result
+    }
+
+    private func beginBatch() throws {
+        if let writeTurn, !holdsTurn {
+            writeTurn.take()
+            holdsTurn = true
+        }
+        do { try db.run("BEGIN IMMEDIATE") } catch {
+            giveTurn()
+            throw error
+        }
+        batchStarted = .now
+        batchUnits = 0
+    }
+
+    private func commitBatch() throws {
+        onBatchCommit?(batchUnits, false)
+        try db.run("COMMIT")
+        giveTurn()
+        onBatchCommit?(batchUnits, true)
+    }
+
+    private func giveTurn() {
+        guard holdsTurn else { return }
+        holdsTurn = false
+        writeTurn?.give()
     }
 
     // MARK: meta

@@ -107,6 +107,7 @@ public final class SQLiteDatabase: @unchecked Sendable {
                 create: Bool = true) throws {
         self.path = path
         if let fileMode { try SQLiteDatabase.prepareFile(path, mode: fileMode, create: create, restrictExisting: restrictExisting) }
+        _ = SQLiteDatabase.configured
         var db: OpaquePointer?
         let flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_NOMUTEX
         let rc = sqlite3_open_v2(path, &db, flags, nil)
@@ -119,6 +120,10 @@ public final class SQLiteDatabase: @unchecked Sendable {
         sqlite3_extended_result_codes(db, 1)
         sqlite3_busy_timeout(db, busyTimeoutMs)
     }
+
+    /// The process-wide configuration, before the first connection: no memory statistics (they
+    /// serialize every allocation of every connection on one mutex).
+    private static let configured: Bool = csqlite_disable_memstatus() == SQLITE_OK
 
     /// Creates the missing folders (0700) and the missing file (`mode`), or restricts an existing one.
     static func prepareFile(_ path: String, mode: mode_t, create: Bool, restrictExisting: Bool) throws {

@@ -69,6 +69,9 @@ struct ForwardingOptions: ParsableArguments {
 
     @Option(name: .customLong("batch-rows"), help: "Rows one LMS-DS transaction may hold (default 100000). Env: LMS_AGENT_BATCH_ROWS.")
     var batchRows: String?
+
+    @Flag(name: .customLong("sequential"), help: "flush: stage the whole extract first, then forward, instead of forwarding finished scopes while the next are staged. Env: LMS_AGENT_SEQUENTIAL.")
+    var sequential = false
 }
 
 /// Harmonization: linking the LMS-DS to the Ed-Fi ODS after loading.
@@ -162,6 +165,7 @@ extension AgentOptions {
         o.fullMerge = forwarding.full
         o.batchFiles = forwarding.batchFiles
         o.batchRows = forwarding.batchRows
+        o.sequential = forwarding.sequential
         o.noHarmonize = harmonize.noHarmonize
         o.exceptionsReportDirectory = harmonize.exceptionsReportDirectory
         o.logLevel = logging.logLevel

@@ -26,6 +26,8 @@ final class World {
     var fullMerge = false
     /// How many files and rows one LMS-DS transaction holds (nil: the standard limits).
     var batchLimits: BatchLimits?
+    /// True: `flush` stages everything before it forwards (`--sequential`).
+    var sequential = false
 
     /// `rootName` is the extract folder's name inside the world's directory.
     init(engine: TestEngine = .sqlite, rootName: String = "extract") throws {
@@ -57,6 +59,7 @@ final class World {
         o.migrationsDir = migrationsDir
         o.noHarmonize = !harmonizes
         o.fullMerge = fullMerge
+        o.sequential = sequential
         if let batchLimits {
             o.batchFiles = String(batchLimits.files)
             o.batchRows = String(batchLimits.rows)
@@ -212,6 +215,35 @@ final class World {
                 "\(name): \(row.map { ($0 ?? "NULL").replacingOccurrences(of: root, with: "<root>") })"
             }
         }
+    }
+
+    /// `dumpWithoutTimes` with every surrogate key (a row's identity, a foreign key) spelled as the
+    /// natural key it stands for: what two loads must both end with when they inserted the same
+    /// rows in another order (identities are handed out in insert order).
+    func dumpByNaturalKeys() throws -> [String] {
+        var out: [String] = []
+        for schema in Resource.allCases.map(\.schema) {
+            var links: [String: String] = [:]   // foreign key -> the referenced table's natural key
+            for p in schema.parents { links[p.foreignKey.lowercased()] = "(SELECT SourceSystemIdentifier FROM \(t(p.parent.schema.table)) x WHERE x.\(p.parent.schema.identity) = r.\(p.foreignKey))" }
+            for l in schema.throughLinks { links[l.foreignKey.lowercased()] = "(SELECT SourceSystemIdentifier FROM \(t(l.resource.schema.table)) x WHERE x.\(l.resource.schema.identity) = r.\(l.foreignKey))" }
+            let cols = try columns(of: schema.table).compactMap { c -> String? in
+                switch c.lowercased() {
+                case schema.identity.lowercased(): return nil
+                case "deletedat": return "CASE WHEN DeletedAt IS NULL THEN 'live' ELSE 'deleted' END"
+                default: return links[c.lowercased()] ?? "r.\(c)"
+                }
+            }
+            out += try query("SELECT \(cols.joined(separator: ", ")) FROM \(t(schema.table)) r").map { "\(schema.table): \($0.map { $0 ?? "NULL" })" }
+            for child in schema.childTables {
+                let owner = "(SELECT SourceSystemIdentifier FROM \(t(schema.table)) x WHERE x.\(schema.identity) = c.\(schema.identity))"
+                out += try query("SELECT \(owner), c.\(child.valueColumn) FROM \(t(child.table)) c").map { "\(child.table): \($0.map { $0 ?? "NULL" })" }
+            }
+        }
+        let recorded = try columns(of: "ProcessedFiles").filter { $0.lowercased() != "uploaddatetime" }
+        out += try query("SELECT \(recorded.joined(separator: ", ")) FROM \(t("ProcessedFiles"))").map { row in
+            "ProcessedFiles: \(row.map { ($0 ?? "NULL").replacingOccurrences(of: root, with: "<root>") })"
+        }
+        return out.sorted()
     }
 
     /// Every table's full contents, for "nothing changed" comparisons.
