@@ -140,7 +140,13 @@ public struct Forwarder {
                         afterRecovery: () -> Void = {}) throws -> ForwardReport {
         var pass = Pass(forwarder: self)
         pass.staging = staging
-        try buffer.batch { try pass.run(shouldStop: shouldStop, afterRecovery: afterRecovery) }
+        if staging != nil {
+            // Beside a stager, the pass holds the buffer's write turn only to record outcomes
+            // (a transaction per LMS-DS batch), never while it reads or the LMS-DS merges.
+            try pass.run(shouldStop: shouldStop, afterRecovery: afterRecovery)
+        } else {
+            try buffer.batch { try pass.run(shouldStop: shouldStop, afterRecovery: afterRecovery) }
+        }
         logger.debug("forward: pass done")
         return pass.report
     }
@@ -197,8 +203,7 @@ public struct Forwarder {
                         let mark = staging.mark
                         recovered = try recoverCommitted(after: recovered)
                         try forwardSnapshots(of: schema.resource, shouldStop: shouldStop, readiness: staging.readiness)
-                        // Without the write turn: the stager needs it to commit what is waited for.
-                        try buffer.outsideBatch { staging.wait(after: mark) }
+                        staging.wait(after: mark)
                     }
                     recovered = try recoverCommitted(after: recovered)
                 }
@@ -321,16 +326,13 @@ public struct Forwarder {
             let applied: AppliedBatch
             var sent = [Int](repeating: 0, count: batch.count)
             do {
-                // The LMS-DS's merge only reads the buffer: a stager on another connection may write meanwhile.
-                applied = try buffer.outsideBatch {
-                    try store.apply(batch: batch.map(\.request)) { n, body in
-                        let p = batch[n]
-                        let counted: (ResourceRow) throws -> Void = { row in sent[n] += 1; try body(row) }
-                        if let base = p.deltaBase {
-                            try buffer.changedRows(of: p.file, since: base, counted)
-                        } else {
-                            try buffer.rows(of: p.file, counted)
-                        }
+                applied = try store.apply(batch: batch.map(\.request)) { n, body in
+                    let p = batch[n]
+                    let counted: (ResourceRow) throws -> Void = { row in sent[n] += 1; try body(row) }
+                    if let base = p.deltaBase {
+                        try buffer.changedRows(of: p.file, since: base, counted)
+                    } else {
+                        try buffer.rows(of: p.file, counted)
                     }
                 }
             } catch let e as BatchMustBeSplit where batch.count > 1 {
@@ -348,11 +350,14 @@ public struct Forwarder {
                 return
             }
             adaptBudget(rows: batch.reduce(0) { $0 + $1.file.rowCount }, files: batch.count, took: ContinuousClock.now - started)
-            note(applied.processedFilesMark)
-            if let resource = batch[0].file.resource { report.byResource[resource.rawValue, default: ResourceTally()].batches += 1 }
-            for (n, (p, result)) in zip(batch, applied.results).enumerated() {
-                try finish(p, result, sent: sent[n])
-                try buffer.batchTick()
+            // One buffer transaction for the batch's outcomes (within the pass's own batch, when it has one).
+            try buffer.batch {
+                note(applied.processedFilesMark)
+                if let resource = batch[0].file.resource { report.byResource[resource.rawValue, default: ResourceTally()].batches += 1 }
+                for (n, (p, result)) in zip(batch, applied.results).enumerated() {
+                    try finish(p, result, sent: sent[n])
+                    try buffer.batchTick()
+                }
             }
         }
 
@@ -507,7 +512,7 @@ public struct Forwarder {
             logger.debug("forward: \(file.path)")
             do {
                 let req = try forwarder.request(for: file, mode: .waitingRows)
-                let result = try buffer.outsideBatch { try store.apply(req) { body in try buffer.rows(of: file, waitingOnly: true, body) } }
+                let result = try store.apply(req) { body in try buffer.rows(of: file, waitingOnly: true, body) }
                 try buffer.markForwarded(file, waitingLines: result.waitingLines, retryOfWaiting: true)
                 add(result, to: &tally)
                 let applied = file.waitingRows - result.waitingLines.count

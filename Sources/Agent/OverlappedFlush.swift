@@ -60,6 +60,7 @@ extension LMSAgent {
         stagingBuffer.onBatchCommit = buffer.onBatchCommit
         // Short batches: the forwarder sees each commit's scopes soon, and never waits long for its turn.
         stagingBuffer.batchSeconds = overlappedCommitSeconds
+        stagingBuffer.yieldsTurn = true
         defer {
             buffer.writeTurn = nil
             stagingBuffer.close()

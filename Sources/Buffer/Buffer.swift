@@ -99,9 +99,14 @@ public final class Buffer: @unchecked Sendable {
     public var onBatchCommit: (@Sendable (_ units: Int, _ done: Bool) -> Void)?
     /// Shared with another connection to this buffer that writes at the same time (`flush` stages
     /// and forwards at once): each batch transaction takes its turn first (nil: the only writer).
-    public var writeTurn: WriteTurn?
+    public var writeTurn: WriteTurn? {
+        didSet { db.writeGate = writeTurn }
+    }
     /// A batch open longer than this is committed at its next `batchTick`.
     public var batchSeconds: Double = 1
+    /// The batch is committed at its next `batchTick` when the other connection waits for the
+    /// write turn (the stager's long batches let the forwarder's short ones in at the next file).
+    public var yieldsTurn = false
 
     /// Groups many per-file units of work into fewer commits (fsyncs). Each unit stays atomic (a
     /// savepoint); what a crash takes back from an open batch is safe to lose: unstaged files are
@@ -123,36 +128,19 @@ public final class Buffer: @unchecked Sendable {
         }
     }
 
-    /// Commits the open batch when it holds many units, is older than `batchSeconds`, or the other
-    /// connection waits for its turn. Returns whether it committed.
+    /// Commits the open batch when it holds many units, is older than `batchSeconds`, or (with
+    /// `yieldsTurn`) the other connection waits for its turn. Returns whether it committed.
     @discardableResult
     public func batchTick() throws -> Bool {
         guard let started = batchStarted else { return false }
         batchUnits += 1
-        guard batchUnits >= 200 || (ContinuousClock.now - started).seconds > batchSeconds || writeTurn?.othersWaiting == true else {
+        guard batchUnits >= 200 || (ContinuousClock.now - started).seconds > batchSeconds
+                || (yieldsTurn && writeTurn?.othersWaiting == true) else {
             return false
         }
         try commitBatch()
         try beginBatch()
         return true
-    }
-
-    /// Runs `body` outside the open batch, when another connection shares the write turn: what
-    /// the batch holds is committed first, and a new batch begins after it. For long work elsewhere
-    /// (the LMS-DS's merge) that only reads the buffer, so that the other connection can write
-    /// meanwhile. The only writer keeps its batch (one commit for many files).
-    public func outsideBatch<T>(_ body: () throws -> T) throws -> T {
-        guard batchStarted != nil, writeTurn != nil else { return try body() }
-        try commitBatch()
-        batchStarted = nil
-        let result: T
-        do { result = try body() } catch {
-            // The batch goes on after the error, if it can (the caller decides what the error means).
-            try? beginBatch()
-            throw error
-        }
-        try beginBatch()
-        return result
     }
 
     private func beginBatch() throws {
@@ -191,7 +179,9 @@ public final class Buffer: @unchecked Sendable {
 
     /// Sets a value of the `meta` table, replacing an earlier one.
     public func setMeta(_ key: String, _ value: String) throws {
-        try db.run("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [.text(key), .text(value)])
+        try db.transaction {
+            _ = try db.run("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [.text(key), .text(value)])
+        }
     }
 
     /// The extract directory this buffer belongs to.

@@ -1,4 +1,5 @@
 import Foundation
+import SQLiteDB
 
 /// Takes turns at writing, first come first served, between the buffer connections of one process.
 ///
@@ -7,7 +8,7 @@ import Foundation
 /// and begins again at once can starve a poller for good. Both connections therefore take a turn
 /// before they begin a write transaction, and the one that holds it lets a waiting one go first at
 /// its next commit (`Buffer.batchTick`).
-public final class WriteTurn: @unchecked Sendable {
+public final class WriteTurn: WriteGate, @unchecked Sendable {
     private let condition = NSCondition()
     private var nextTicket = 0
     private var serving = 0
@@ -16,7 +17,7 @@ public final class WriteTurn: @unchecked Sendable {
     public init() {}
 
     /// Waits for this caller's turn (callers are served in the order they came).
-    func take() {
+    public func take() {
         condition.lock()
         defer { condition.unlock() }
         let ticket = nextTicket
@@ -25,7 +26,7 @@ public final class WriteTurn: @unchecked Sendable {
     }
 
     /// Ends the holder's turn: the next caller in line goes.
-    func give() {
+    public func give() {
         condition.lock()
         serving += 1
         condition.broadcast()

@@ -261,20 +261,34 @@ public final class SQLiteDatabase: @unchecked Sendable {
         return st
     }
 
+    /// Taken before a (not nested) transaction begins and given back when it ends, when several
+    /// connections of one process write to the same file (nil: this connection writes alone).
+    public var writeGate: (any WriteGate)?
+
     /// Runs `body` in a transaction: committed when it returns, rolled back when it throws.
     /// Inside an open transaction it is a savepoint: all of `body` or none of it, committed with
     /// the outer transaction.
     public func transaction<T>(immediate: Bool = true, _ body: () throws -> T) throws -> T {
         let nested = sqlite3_get_autocommit(handle) == 0
-        try run(nested ? "SAVEPOINT unit" : (immediate ? "BEGIN IMMEDIATE" : "BEGIN"))
-        do {
-            let result = try body()
-            try run(nested ? "RELEASE unit" : "COMMIT")
-            return result
-        } catch {
-            rollBack(nested: nested)
-            throw error
+        return try gated(nested) {
+            try run(nested ? "SAVEPOINT unit" : (immediate ? "BEGIN IMMEDIATE" : "BEGIN"))
+            do {
+                let result = try body()
+                try run(nested ? "RELEASE unit" : "COMMIT")
+                return result
+            } catch {
+                rollBack(nested: nested)
+                throw error
+            }
         }
+    }
+
+    /// Runs an outermost transaction inside the write gate's turn.
+    private func gated<T>(_ nested: Bool, _ body: () throws -> T) throws -> T {
+        guard !nested, let writeGate else { return try body() }
+        writeGate.take()
+        defer { writeGate.give() }
+        return try body()
     }
 
     /// Runs `body` in a transaction that `body` ends itself: `.commit(value)` keeps its changes,
@@ -282,21 +296,23 @@ public final class SQLiteDatabase: @unchecked Sendable {
     /// and passes the error on. Inside an open transaction it is a savepoint, as `transaction`.
     public func commitOrRollback<T>(immediate: Bool = true, _ body: () throws -> TransactionEnd<T>) throws -> T {
         let nested = sqlite3_get_autocommit(handle) == 0
-        try run(nested ? "SAVEPOINT unit" : (immediate ? "BEGIN IMMEDIATE" : "BEGIN"))
-        let end: TransactionEnd<T>
-        do {
-            end = try body()
-        } catch {
-            rollBack(nested: nested)
-            throw error
-        }
-        switch end {
-        case .commit(let value):
-            try run(nested ? "RELEASE unit" : "COMMIT")
-            return value
-        case .rollback(let value):
-            rollBack(nested: nested)
-            return value
+        return try gated(nested) {
+            try run(nested ? "SAVEPOINT unit" : (immediate ? "BEGIN IMMEDIATE" : "BEGIN"))
+            let end: TransactionEnd<T>
+            do {
+                end = try body()
+            } catch {
+                rollBack(nested: nested)
+                throw error
+            }
+            switch end {
+            case .commit(let value):
+                try run(nested ? "RELEASE unit" : "COMMIT")
+                return value
+            case .rollback(let value):
+                rollBack(nested: nested)
+                return value
+            }
         }
     }
 
@@ -463,4 +479,14 @@ public final class Statement {
             }
         }
     }
+}
+
+/// A turn at writing, shared by the connections of one process that write to one database file:
+/// SQLite lets one write at a time and makes the others poll, and a connection that commits and
+/// begins again at once can starve a poller. `take` waits for the caller's turn; `give` ends it.
+public protocol WriteGate: AnyObject, Sendable {
+    /// Waits for the caller's turn.
+    func take()
+    /// Ends the caller's turn.
+    func give()
 }

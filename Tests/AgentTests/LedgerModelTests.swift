@@ -158,9 +158,16 @@ struct LedgerModelTests {
             lastContent = c
         }
 
-        mutating func forward() {
+        /// What the forwarder finds already in the LMS-DS is marked forwarded. `flush` does this
+        /// before it stages (its stager runs beside the forwarder, after that recovery), so a
+        /// version a crashed run committed stays forwarded when its path has a newer one.
+        mutating func recover() {
             for name in committed.keys { setLastState(name, .forwarded) }
             committed = [:]
+        }
+
+        mutating func forward() {
+            recover()
             for (name, c) in staged {
                 if name >= (lastApplied ?? "") {
                     apply(name, c)
@@ -184,6 +191,9 @@ struct LedgerModelTests {
     struct Model {
         var lanes = Lane.all.map { LaneModel(lane: $0) }
         mutating func stage() { for i in lanes.indices { lanes[i].stage() } }
+        mutating func recover() { for i in lanes.indices { lanes[i].recover() } }
+        /// `flush`: recovery, staging beside forwarding, forwarding.
+        mutating func flush() { recover(); stage(); forward() }
         mutating func forward() { for i in lanes.indices { lanes[i].forward() } }
         var ledger: [String: [FileState]] { lanes.reduce(into: [:]) { $0.merge($1.ledger) { a, _ in a } } }
     }
@@ -238,7 +248,7 @@ struct LedgerModelTests {
                         m.lanes[i].files[name] = nil
                         try w.remove(m.lanes[i].lane.path(name))
                     case .flush:
-                        m.stage(); m.forward()
+                        m.flush()
                         _ = try w.flush()
                     case .stageOnly:
                         m.stage()
@@ -277,7 +287,7 @@ struct LedgerModelTests {
                     default: break
                     }
                 }
-                m.stage(); m.forward()
+                m.flush()
                 _ = try w.flush()
                 try Self.check(w, m, ops)
                 #expect(try w.buffer().pendingFiles().isEmpty)
