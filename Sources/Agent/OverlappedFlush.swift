@@ -29,8 +29,10 @@ extension LMSAgent {
     func stageWhileForwarding(shouldStop: @escaping @Sendable () -> Bool) throws -> LoadWork {
         let start = ContinuousClock.now
         var work = LoadWork()
-        let found = try scanForFlush()
+        var found = try scanForFlush()
         let watermark = StagingWatermark(ordering: found.candidates, registry: registry)
+        // The watermark keeps them, sorted; one copy of a large tree's list is enough.
+        found.candidates = []
         let store: any LMSDataStore
         do {
             store = try openStore()

@@ -37,11 +37,11 @@ final class StagingWatermark: @unchecked Sendable {
             guard case .file(let f) = c.classification else { return (Position(rank: -1, scope: ""), "", c.relativePath) }
             return (Position(rank: registry.forwardRank(of: f.resource), scope: f.scope.key), f.snapshot, c.relativePath)
         }
-        let keyed = candidates.map { (position($0), $0) }.sorted { a, b in
-            (a.0.0, a.0.1, a.0.2) < (b.0.0, b.0.1, b.0.2)
-        }
-        order = keyed.map(\.1)
-        positions = keyed.map(\.0.0)
+        // Sorted as indices, so that the candidates themselves are copied once, in order.
+        let keys = candidates.map(position)
+        let sorted = keys.indices.sorted { (keys[$0].0, keys[$0].1, keys[$0].2) < (keys[$1].0, keys[$1].1, keys[$1].2) }
+        order = sorted.map { candidates[$0] }
+        positions = sorted.map { keys[$0].0 }
     }
 
     /// The candidates in staging order.
