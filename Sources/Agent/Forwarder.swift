@@ -468,6 +468,7 @@ public struct Forwarder {
         /// what the LMS-DS really holds: a file merged there is marked forwarded (its waiting rows found
         /// again), and a file recorded there *without* being merged (a superseded snapshot) is marked
         /// superseded, never taken for an applied one. `ProcessedFiles` is asked once per thousand files.
+        ///
         /// Looks at the staged files after ledger id `after` (all of them at the start of a pass;
         /// during an overlapped flush, those staged since the last look) and returns the last id seen.
         private mutating func recoverCommitted(after: Int64) throws -> Int64 {
