@@ -273,7 +273,8 @@ public final class LMSAgent {
     /// between files, when `shouldStop` says so. Returns the files that kept changing while read.
     public func stage(_ candidates: [Candidate], shouldStop: () -> Bool = { false }) throws -> (report: StageReport, changing: [String]) {
         do {
-            return try LMSAgent.stage(candidates, into: buffer, root: root, logger: logger, progress: progress, shouldStop: shouldStop)
+            var candidates = candidates
+            return try LMSAgent.stage(&candidates, into: buffer, root: root, logger: logger, progress: progress, shouldStop: shouldStop)
         } catch {
             // A full disk or an I/O error under the buffer: said with the buffer's name and its room.
             throw bufferUnavailable(error).map { BufferUnavailable(message: $0) } ?? error
@@ -281,10 +282,12 @@ public final class LMSAgent {
     }
 
     /// Stages `candidates` into `buffer` in their order, each file in its own unit, and tells
-    /// `watermark` (if any) after every commit how many are in the buffer. Runs on the staging
-    /// thread of an overlapped flush, so it takes only what it needs, not the agent.
-    static func stage(_ candidates: [Candidate], into buffer: Buffer, root: String, logger: Logger, progress: (any ProgressSink)?,
-                      watermark: StagingWatermark? = nil, shouldStop: () -> Bool) throws -> (report: StageReport, changing: [String]) {
+    /// `watermark` (if any) after every commit how many are in the buffer. With `releasing`, each
+    /// candidate is dropped from the list once it is staged. Runs on the staging thread of an
+    /// overlapped flush, so it takes only what it needs, not the agent.
+    static func stage(_ candidates: inout [Candidate], releasing: Bool = false, into buffer: Buffer, root: String, logger: Logger,
+                      progress: (any ProgressSink)?, watermark: StagingWatermark? = nil,
+                      shouldStop: () -> Bool) throws -> (report: StageReport, changing: [String]) {
         var report = StageReport()
         var changing: [String] = []
         let stager = Stager(root: root, buffer: buffer, logger: logger)
@@ -292,8 +295,10 @@ public final class LMSAgent {
         logger.debug("stage: \(candidates.count) candidate(s)")
         var done = 0
         try buffer.batch {
-            for candidate in candidates {
+            for index in candidates.indices {
                 if shouldStop() { break }
+                let candidate = candidates[index]
+                if releasing { candidates[index] = Candidate.released }
                 var stagedRows = 0
                 defer {
                     if case .file(let f) = candidate.classification { meter.fileDone(rows: stagedRows, resource: f.resource.rawValue) }

@@ -30,9 +30,10 @@ extension LMSAgent {
         let start = ContinuousClock.now
         var work = LoadWork()
         var found = try scanForFlush()
-        let watermark = StagingWatermark(ordering: found.candidates, registry: registry)
-        // The watermark keeps them, sorted; one copy of a large tree's list is enough.
+        // One copy of a large tree's list of files: sorted in place, then the stager's alone.
+        var order = found.candidates
         found.candidates = []
+        let watermark = StagingWatermark(ordering: &order, registry: registry)
         let store: any LMSDataStore
         do {
             store = try openStore()
@@ -40,7 +41,7 @@ extension LMSAgent {
             // As in a sequential flush: everything is staged, then the LMS-DS's fault is reported.
             let staged = ContinuousClock.now
             do {
-                var report = try stage(watermark.order, shouldStop: shouldStop).report
+                var report = try stage(order, shouldStop: shouldStop).report
                 found.complete(&report, logger: logger)
                 work.stage = report
             } catch {
@@ -68,8 +69,9 @@ extension LMSAgent {
             stagingBuffer.close()
         }
         let shared = progress.map(SharedProgress.init)
-        let staging = StagingThread(candidates: watermark.order, buffer: stagingBuffer, root: root, logger: logger,
+        let staging = StagingThread(candidates: order, buffer: stagingBuffer, root: root, logger: logger,
                                     progress: shared, watermark: watermark, shouldStop: shouldStop)
+        order = []
         var forwarder = self.forwarder(store: store)
         forwarder.progress = shared
         do {
@@ -104,7 +106,9 @@ extension LMSAgent {
 /// The staging half of an overlapped flush, on its own thread with its own buffer connection.
 /// Started once by the forwarder (after its recovery), or run here by `finish` if it never was.
 final class StagingThread: @unchecked Sendable {
-    private let candidates: [Candidate]
+    /// The files to stage; each is released once staged (the list of a large tree is its
+    /// largest piece of memory).
+    private var candidates: [Candidate]
     private let buffer: Buffer
     private let root: String
     private let logger: Logger
@@ -157,7 +161,7 @@ final class StagingThread: @unchecked Sendable {
     private func stageAll() {
         let began = ContinuousClock.now
         result = Result {
-            try LMSAgent.stage(candidates, into: buffer, root: root, logger: logger, progress: progress,
+            try LMSAgent.stage(&candidates, releasing: true, into: buffer, root: root, logger: logger, progress: progress,
                                watermark: watermark, shouldStop: shouldStop).report
         }
         seconds = (ContinuousClock.now - began).seconds

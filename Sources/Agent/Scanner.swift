@@ -21,6 +21,11 @@ public struct Candidate: Sendable, Equatable {
     }
 }
 
+extension Candidate {
+    /// What a list of candidates keeps in place of one it has finished with.
+    static let released = Candidate(relativePath: "", classification: .ignored("released"), size: 0, mtimeNs: 0)
+}
+
 /// An entry of the extract tree that is never read, and why.
 public struct SkippedEntry: Sendable, Equatable, CustomStringConvertible {
     /// The entry, relative to the extract root.

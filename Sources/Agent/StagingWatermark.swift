@@ -4,7 +4,7 @@ import Foundation
 
 /// How far the staging half of an overlapped `flush` has committed, for the forwarding half.
 ///
-/// The stager takes its candidates in `order`: by resource in forward order, then scope, then
+/// The stager takes its candidates in the order the watermark put them in: by resource in forward order, then scope, then
 /// snapshot and path. Once it has committed every candidate of a scope, no file of that scope
 /// changes again in this run (the stager only ever touches the versions of the path it stages),
 /// so the forwarder may apply the scope's pending snapshots while the stager reads the next ones.
@@ -30,22 +30,19 @@ final class StagingWatermark: @unchecked Sendable {
     /// Rises with every publication, so that a waiter knows something moved.
     private var generation = 0
 
-    /// The candidates in the order the stager must take them, and a watermark at their start.
-    init(ordering candidates: [Candidate], registry: ResourceRegistry) {
+    /// A watermark at the start of `candidates`, which it puts in the order the stager must take
+    /// them (sorted in place: a large tree's list of files is held once).
+    init(ordering candidates: inout [Candidate], registry: ResourceRegistry) {
         self.registry = registry
         func position(_ c: Candidate) -> (Position, String, String) {
             guard case .file(let f) = c.classification else { return (Position(rank: -1, scope: ""), "", c.relativePath) }
             return (Position(rank: registry.forwardRank(of: f.resource), scope: f.scope.key), f.snapshot, c.relativePath)
         }
-        // Sorted as indices, so that the candidates themselves are copied once, in order.
         let keys = candidates.map(position)
         let sorted = keys.indices.sorted { (keys[$0].0, keys[$0].1, keys[$0].2) < (keys[$1].0, keys[$1].1, keys[$1].2) }
-        order = sorted.map { candidates[$0] }
+        candidates = sorted.map { candidates[$0] }
         positions = sorted.map { keys[$0].0 }
     }
-
-    /// The candidates in staging order.
-    let order: [Candidate]
 
     /// Called by the stager after each commit: the first `count` candidates of `order` are in the buffer.
     func committed(through count: Int) {

@@ -119,8 +119,9 @@ struct OverlappedFlushTests {
                      "users/2026-09-01-06-00-00.csv",
                      "section=s1/section-associations/2026-09-01-06-00-00.csv",
                      "sections/2026-09-01-06-00-00.csv"]
-        let watermark = StagingWatermark(ordering: paths.map(candidate), registry: registry)
-        #expect(watermark.order.map(\.relativePath) == [
+        var order = paths.map(candidate)
+        let watermark = StagingWatermark(ordering: &order, registry: registry)
+        #expect(order.map(\.relativePath) == [
             "users/2026-09-01-06-00-00.csv", "users/2026-09-02-06-00-00.csv", "sections/2026-09-01-06-00-00.csv",
             "section=s1/section-associations/2026-09-01-06-00-00.csv", "section=s1/section-associations/2026-09-02-06-00-00.csv",
             "section=s2/section-associations/2026-09-01-06-00-00.csv"])
@@ -151,7 +152,8 @@ struct OverlappedFlushTests {
         watermark.committed(through: 6)
         #expect(!before.isReady(s2.resource, scope: s2.scope.key) && watermark.readiness.isReady(s2.resource, scope: s2.scope.key))
         // Stopped or failed before the end: nothing more comes, everything is ready.
-        let unfinished = StagingWatermark(ordering: paths.map(candidate), registry: registry)
+        var again = paths.map(candidate)
+        let unfinished = StagingWatermark(ordering: &again, registry: registry)
         unfinished.finish(fault: "disk full")
         #expect(unfinished.readiness.isReady(s2.resource, scope: s2.scope.key) && unfinished.isStaged(rank: usersRank))
         #expect(unfinished.stagingFault == "disk full")
