@@ -10,14 +10,7 @@ import Testing
 /// the rows that changed and the keys it lost, and the LMS-DS ends exactly as a whole merge leaves it.
 @Suite("Delta snapshots")
 struct DeltaTests {
-    static func sample(day: Int) -> SampleOptions {
-        var o = SampleOptions()
-        o.users = 120
-        o.sections = 5
-        o.assignmentsPerSection = 3
-        o.day = day
-        return o
-    }
+    static func sample(day: Int) -> SampleOptions { .sized(users: 120, sections: 5, assignmentsPerSection: 3, day: day) }
 
     @Test(arguments: TestEngine.available)
     func deltasAndWholeMergesEndTheSameOverFiveDays(_ engine: TestEngine) throws {

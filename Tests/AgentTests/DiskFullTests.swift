@@ -14,11 +14,7 @@ import Testing
 struct DiskFullTests {
     static let exitUnavailable = Agent.ExitStatus.targetUnavailable.rawValue
 
-    static func sample(day: Int) -> SampleOptions {
-        var o = SampleOptions()
-        o.users = 400; o.sections = 30; o.assignmentsPerSection = 6; o.day = day
-        return o
-    }
+    static func sample(day: Int) -> SampleOptions { .sized(users: 400, sections: 30, assignmentsPerSection: 6, day: day) }
 
     /// Day 1 and day 2 of the sample flushed one after the other into an untroubled world.
     static func reference() throws -> (contents: LMSContents, states: [String]) {

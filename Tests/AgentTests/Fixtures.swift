@@ -5,6 +5,7 @@ import Foundation
 import Glibc
 import Logging
 import PostgresDB
+import SampleExtract
 import SQLiteDB
 @testable import Stores
 
@@ -331,5 +332,17 @@ extension World {
             try write("section=s1/assignments/\(ts)", .assignments, [Row.assignment("a1", section: "s1")])
             try write("section=s2/assignments/\(ts)", .assignments, [Row.assignment("a2", section: "s2")])
         }
+    }
+}
+
+extension SampleOptions {
+    /// A generated extract of this size, on `day`: what the multi-day tests load.
+    static func sized(users: Int, sections: Int, assignmentsPerSection: Int, day: Int) -> SampleOptions {
+        var o = SampleOptions()
+        o.users = users
+        o.sections = sections
+        o.assignmentsPerSection = assignmentsPerSection
+        o.day = day
+        return o
     }
 }

@@ -10,14 +10,7 @@ import Testing
 /// buffer must end exactly as a flush that stages everything first leaves them.
 @Suite("Overlapped flush")
 struct OverlappedFlushTests {
-    static func sample(day: Int) -> SampleOptions {
-        var o = SampleOptions()
-        o.users = 150
-        o.sections = 8
-        o.assignmentsPerSection = 4
-        o.day = day
-        return o
-    }
+    static func sample(day: Int) -> SampleOptions { .sized(users: 150, sections: 8, assignmentsPerSection: 4, day: day) }
 
     /// What a run did, in the counts that must not depend on how it was scheduled.
     static func outcome(_ run: RunSummary) -> [String] {
