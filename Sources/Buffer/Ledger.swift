@@ -197,6 +197,12 @@ extension Buffer {
 
 extension LedgerFile {
     /// A `files` row, read by column name.
+    /// A list column's items. By bytes: Character-wise splitting cost 2 % of a day-2 flush, which
+    /// reads many ledger rows.
+    static func fields(_ text: String?, _ separator: UInt8) -> [String] {
+        (text ?? "").utf8.split(separator: separator).map { String(decoding: $0, as: UTF8.self) }
+    }
+
     init(row r: NamedRow) {
         self.init(
             id: r["id"].integer ?? 0, path: r["path"].text ?? "", sha256: r["sha256"].text ?? "",
@@ -204,8 +210,8 @@ extension LedgerFile {
             scope: Scope(sectionId: r["section_id"].text, assignmentId: r["assignment_id"].text, date: r["snapshot_date"].text),
             snapshot: r["snapshot"].text ?? "", size: r["size"].integer ?? 0, mtimeNs: r["mtime_ns"].integer ?? 0,
             rowCount: Int(r["row_count"].integer ?? 0), waitingRows: Int(r["waiting_rows"].integer ?? 0),
-            sourceSystems: (r["source_systems"].text ?? "").split(separator: "\u{1F}").map(String.init),
-            presentColumns: (r["present_columns"].text ?? "").split(separator: ",").map(String.init),
+            sourceSystems: LedgerFile.fields(r["source_systems"].text, 0x1F),
+            presentColumns: LedgerFile.fields(r["present_columns"].text, UInt8(ascii: ",")),
             state: FileState(rawValue: r["state"].text ?? "") ?? .rejected, attempts: Int(r["attempts"].integer ?? 0),
             lastError: r["last_error"].text, errorLine: r["error_line"].integer.map { Int($0) }, errorColumn: r["error_column"].text,
             warnings: r["warnings"].text,
