@@ -400,7 +400,7 @@ public struct Forwarder {
                 report.byResource[file.resource!.rawValue] = tally
                 meter?.fileDone(rows: file.rowCount, resource: file.resource?.rawValue)
             }
-            try buffer.markForwarded(file, waitingLines: result.waitingLines)
+            try buffer.markForwarded(file, waitingRowIds: result.waitingRowIds)
             if !recovering { appliedNow.insert(file.id) }
             try replaceHeld(olderThan: file, &tally)
             tally.files += 1
@@ -415,9 +415,9 @@ public struct Forwarder {
                 tally.deltaFiles += 1
                 tally.unchangedRows += max(0, file.rowCount - sent)
             }
-            logger.debug("\(file.path): +\(result.inserted) ~\(result.updated) -\(result.softDeleted) waiting \(result.waitingLines.count)")
-            if !result.waitingLines.isEmpty {
-                logger.warning("\(file.path): \(result.waitingLines.count) row(s) wait for parents not yet in the LMS-DS (first on line \(result.waitingLines[0]))")
+            logger.debug("\(file.path): +\(result.inserted) ~\(result.updated) -\(result.softDeleted) waiting \(result.waitingRowIds.count)")
+            if !result.waitingRowIds.isEmpty {
+                logger.warning("\(file.path): \(result.waitingRowIds.count) row(s) wait for parents not yet in the LMS-DS (first on \(StagedRowID.describe(result.waitingRowIds[0], in: file)))")
             }
         }
 
@@ -514,10 +514,10 @@ public struct Forwarder {
             do {
                 let req = try forwarder.request(for: file, mode: .waitingRows)
                 let result = try store.apply(req) { body in try buffer.rows(of: file, waitingOnly: true, body) }
-                try buffer.markForwarded(file, waitingLines: result.waitingLines, retryOfWaiting: true)
+                try buffer.markForwarded(file, waitingRowIds: result.waitingRowIds, retryOfWaiting: true)
                 add(result, to: &tally)
-                let applied = file.waitingRows - result.waitingLines.count
-                if applied > 0 { logger.info("\(file.path): \(applied) waiting row(s) applied, \(result.waitingLines.count) still waiting") }
+                let applied = file.waitingRows - result.waitingRowIds.count
+                if applied > 0 { logger.info("\(file.path): \(applied) waiting row(s) applied, \(result.waitingRowIds.count) still waiting") }
             } catch let e as StoreError {
                 report.byResource[resource.rawValue] = tally
                 try settle(file, refusedWith: e)
@@ -531,7 +531,7 @@ public struct Forwarder {
             t.updated += r.updated
             t.restored += r.restored
             t.softDeleted += r.softDeleted
-            t.waitingRows += r.waitingLines.count
+            t.waitingRows += r.waitingRowIds.count
         }
     }
 

@@ -59,9 +59,12 @@ public final class Buffer: @unchecked Sendable {
                     for v in version..<BufferSchema.version {
                         for s in BufferSchema.upgrades[v] ?? [] { try db.execute(s) }
                     }
-                    if version < 3 {
-                        for s in registry.schemas where existing.contains(BufferSchema.rowsTable(s.resource)) {
+                    for s in registry.schemas where existing.contains(BufferSchema.rowsTable(s.resource)) {
+                        if version < 3 {
                             for statement in BufferSchema.addRowHash(s.resource) { try db.execute(statement) }
+                        }
+                        if version < 4 {
+                            for statement in BufferSchema.rebuildAsVersions(s) { try db.execute(statement) }
                         }
                     }
                 }

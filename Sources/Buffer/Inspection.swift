@@ -34,7 +34,8 @@ public struct ErrorEntry: Sendable, Codable, Equatable {
 
 /// A staged row, for `inspect rows` and `inspect waiting`.
 public struct StagedRow: Sendable, Codable, Equatable {
-    /// The ledger row the row was staged from.
+    /// The ledger row the row was staged from: the first snapshot of its scope that had these values
+    /// (later snapshots that have them unchanged share the staged row).
     public var fileId: Int64
     /// Its physical line in that file.
     public var line: Int
@@ -69,18 +70,19 @@ extension Buffer {
         }
     }
 
-    /// Staged rows of a file, in line order.
+    /// Staged rows of a file, in the order of the snapshots that first had them, then of their lines
+    /// there (an unchanged row is stored once, from the snapshot that first had it).
     public func stagedRows(of file: LedgerFile, waitingOnly: Bool = false, limit: Int = 100) throws -> [StagedRow] {
-        guard let resource = file.resource else { return [] }
+        guard let resource = file.resource, let scope = try scopeId(of: file) else { return [] }
         let names = try schema(of: resource).columns.map(\.name)
         let rows = try db.namedRows("""
-            SELECT line, waiting, \(names.map(BufferSchema.quote).joined(separator: ", ")) FROM \(BufferSchema.rowsTable(resource))
-            WHERE file_id = ?\(waitingOnly ? " AND waiting = 1" : "") ORDER BY line LIMIT ?
-            """, [.integer(file.id), .integer(Int64(limit))])
+            SELECT v.from_file, v.line, v.waiting, \(names.map { "v." + BufferSchema.quote($0) }.joined(separator: ", ")) FROM \(BufferSchema.rowsTable(resource)) v
+            WHERE v.scope_id = ?1 AND \(RowVersions.valid(at: "?2"))\(waitingOnly ? " AND v.waiting = 1" : "") ORDER BY v.from_file, v.line LIMIT ?3
+            """, [.integer(scope), .integer(file.id), .integer(Int64(limit))])
         return rows.map { r in
             var values: [String: String?] = [:]
             for n in names { values[n] = r[n].text }
-            return StagedRow(fileId: file.id, line: Int(r["line"].integer ?? 0), waiting: r["waiting"].integer == 1, values: values)
+            return StagedRow(fileId: r["from_file"].integer ?? file.id, line: Int(r["line"].integer ?? 0), waiting: r["waiting"].integer == 1, values: values)
         }
     }
 }

@@ -1,15 +1,21 @@
 /// A row of a resource file after validation: one value per schema column (nil = NULL or absent).
 public struct ResourceRow: Sendable, Equatable {
-    /// The physical line the row starts on, for errors and for `inspect rows`.
+    /// The physical line the row starts on, for errors and for `inspect rows`. A row the buffer
+    /// hands back unchanged from an earlier snapshot has the line it had there.
     public var line: Int
     /// One value per schema column, in the schema's order, as checked and normalised (dates in
     /// canonical form); nil for an empty field or a column the header lacks.
     public var values: [String?]
+    /// Names the row among the rows of one load (a store reports rows that wait for parents by it):
+    /// the line for a row read from a file, the staged row's id (`StagedRowID`) for one the buffer
+    /// hands back.
+    public var id: Int64
 
-    /// A row from its line and its values in the schema's column order.
-    public init(line: Int, values: [String?]) {
+    /// A row from its line and its values in the schema's column order; its id is the line.
+    public init(line: Int, values: [String?], id: Int64? = nil) {
         self.line = line
         self.values = values
+        self.id = id ?? Int64(line)
     }
 }
 

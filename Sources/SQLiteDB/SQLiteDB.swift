@@ -463,6 +463,12 @@ public final class Statement {
         return String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self)
     }
 
+    /// Column `i` (0-based) of the current row as an integer (0 for NULL).
+    public func integer(_ i: Int) -> Int64 { sqlite3_column_int64(handle, Int32(i)) }
+
+    /// Whether column `i` (0-based) of the current row is NULL.
+    public func isNull(_ i: Int) -> Bool { sqlite3_column_type(handle, Int32(i)) == SQLITE_NULL }
+
     /// The result columns' names (their `AS` names when the query gives them).
     public var columnNames: [String] {
         (0..<columnCount).map { String(cString: sqlite3_column_name(handle, Int32($0))) }

@@ -101,7 +101,7 @@ public struct NaturalKey: Sendable, Hashable {
 /// What applying one file did to the LMS-DS.
 public struct ApplyResult: Sendable, Equatable {
     /// `ProcessedFiles` already had this file with this checksum: nothing was changed
-    /// (`waitingLines` still tells which rows lack parents, so a crash does not lose them).
+    /// (`waitingRowIds` still tells which rows lack parents, so a crash does not lose them).
     public var alreadyApplied = false
     /// Rows new to the table.
     public var inserted = 0
@@ -111,8 +111,9 @@ public struct ApplyResult: Sendable, Equatable {
     public var restored = 0
     /// Live rows of the scope the snapshot no longer has, now soft-deleted.
     public var softDeleted = 0
-    /// Lines whose parents (or, for attendance, enrollment) are not in the LMS-DS yet.
-    public var waitingLines: [Int] = []
+    /// The ids (`ResourceRow.id`) of the rows whose parents (or, for attendance, enrollment) are
+    /// not in the LMS-DS yet.
+    public var waitingRowIds: [Int64] = []
     /// A result of nothing done yet.
     public init() {}
 }

@@ -55,7 +55,7 @@ extension MergeSQL {
             throw BatchMustBeSplit("two of its files have a row with the same natural key")
         }
         try x.executeAll(resolveParents + (markOrphans.map { [$0] } ?? []))
-        for r in try x.integerRows(selectOrphanLines, []) { results[r[0]].waitingLines.append(r[1]) }
+        for r in try x.integerRows(selectOrphanLines, []) { results[r[0]].waitingRowIds.append(Int64(r[1])) }
         if alreadyApplied {
             // Committed before a crash: change nothing, but say which rows were left waiting.
             for i in results.indices { results[i].alreadyApplied = true }

@@ -71,7 +71,7 @@ struct MergeSQL: Sendable {
 
     var createStaging: [String] {
         let int = dialect.integerType, text = dialect.stagingType(.text(maxLength: 255))
-        var cols = ["StagingLine \(int) NOT NULL", "FileNo \(int) NOT NULL"]
+        var cols = ["StagingLine \(dialect.rowIdType) NOT NULL", "FileNo \(int) NOT NULL"]
         cols += schema.columns.map { "\($0.name) \(dialect.stagingType($0.type))" }
         cols += schema.foreignKeys.map { "\($0) \(int)" }
         cols += ["ExistingId \(int)", "ExistingDeleted \(int)", "Orphan \(int) NOT NULL DEFAULT 0"]
@@ -141,7 +141,7 @@ struct MergeSQL: Sendable {
         return "UPDATE \(staging) SET Orphan = 1 WHERE " + schema.foreignKeys.map { "\($0) IS NULL" }.joined(separator: " OR ")
     }
 
-    /// (FileNo, StagingLine) of every row that waits for a parent.
+    /// (FileNo, StagingLine: the row's id) of every row that waits for a parent.
     var selectOrphanLines: String { "SELECT FileNo, StagingLine FROM \(staging) WHERE Orphan = 1 ORDER BY FileNo, StagingLine" }
 
     /// A natural key that two files of the batch share (none in a batch the merge may apply at once).

@@ -340,7 +340,7 @@ public final class PostgresStore: LMSDataStore {
             for n in requests.indices {
                 values[1] = String(n)
                 try rows(n) { row in
-                    values[0] = String(row.line)
+                    values[0] = String(row.id)
                     for i in 0..<columns.count { values[i + 2] = row.values[i] }
                     try copy.row(values)
                     staged += 1

@@ -9,6 +9,8 @@ protocol SQLDialect: Sendable {
     /// The column type of a staging column.
     func stagingType(_ type: ColumnType) -> String
     var integerType: String { get }
+    /// The type of a staged row's id (`ResourceRow.id`, 64 bits: the buffer's ids are).
+    var rowIdType: String { get }
     /// `CREATE TEMP TABLE ...` prefix for a session-local staging table.
     func createTempTable(_ name: String, columns: String) -> String
     /// An index on a session-local staging table.
@@ -32,6 +34,7 @@ struct SQLiteDialect: SQLDialect {
     func distinct(_ a: String, _ b: String) -> String { "\(a) IS NOT \(b)" }
     func stagingType(_ type: ColumnType) -> String { type == .integer ? "INTEGER" : "TEXT" }
     var integerType: String { "INTEGER" }
+    var rowIdType: String { "INTEGER" }
     func createTempTable(_ name: String, columns: String) -> String { "CREATE TEMP TABLE IF NOT EXISTS \(name) (\(columns))" }
     func createTempIndex(_ name: String, on table: String, columns: String) -> String {
         "CREATE INDEX IF NOT EXISTS \(name) ON \(table) (\(columns))"
@@ -65,6 +68,7 @@ struct PostgresDialect: SQLDialect {
         }
     }
     var integerType: String { "INT" }
+    var rowIdType: String { "BIGINT" }
     func createTempTable(_ name: String, columns: String) -> String {
         "CREATE TEMP TABLE IF NOT EXISTS \(name) (\(columns))"
     }

@@ -171,7 +171,7 @@ public final class SQLiteStore: LMSDataStore {
         for n in requests.indices {
             try rows(n) { row in
                 insert.reset()
-                insert.bindInt(Int64(row.line), at: 1)
+                insert.bindInt(row.id, at: 1)
                 insert.bindInt(Int64(n), at: 2)
                 for i in 0..<columns.count { try insert.bindText(row.values[i], at: Int32(i + 3)) }
                 try insert.runToEnd()
