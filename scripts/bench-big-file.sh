@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Memory and speed on one large CSV file: a users file of about BIG_FILE_MB megabytes (default 1024),
 # made by repeating a generated users file with new ids, flushed into an empty embedded SQLite
-# LMS-DS (and into PostgreSQL with BENCH_ENGINES="sqlite postgresql"). Prints the rows, the times
-# of staging and forwarding, and the peak resident memory of each flush.
+# LMS-DS (and into PostgreSQL with BENCH_ENGINES="sqlite postgresql"); then day 2: the next day's
+# snapshot of the same scope, the same rows with every 100th one's name changed. Prints the rows,
+# the times of staging and forwarding, and the peak resident memory of each flush.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mb=${BIG_FILE_MB:-1024}
@@ -45,12 +46,29 @@ for engine in $engines; do
   else
     target=(--dbname "$work/lms-ds.sqlite")
   fi
-  $bin flush --csvpath "$work/extract" "${target[@]}" --no-harmonize --json > "$work/$engine.json" 2>/dev/null || true
-  python3 - "$work/$engine.json" "$engine" <<'PY'
+  rm -f "$work/extract/users/2026-09-02-06-00-00.csv"
+  for day in 1 2; do
+    if [ "$day" = 2 ]; then
+      python3 - "$work/extract/users/2026-09-01-06-00-00.csv" "$work/extract/users/2026-09-02-06-00-00.csv" <<'PY'
+import sys
+with open(sys.argv[1], encoding="utf-8") as f, open(sys.argv[2], "w", encoding="utf-8") as out:
+    header = f.readline(); out.write(header)
+    name = header.rstrip("\n").split(",").index("Name")
+    for n, line in enumerate(f):
+        if n % 100 == 0 and '"' not in line:
+            fields = line.rstrip("\n").split(","); fields[name] += " Jr"; line = ",".join(fields) + "\n"
+        out.write(line)
+PY
+    fi
+    $bin flush --csvpath "$work/extract" "${target[@]}" --no-harmonize --json > "$work/$engine-day$day.json" 2>/dev/null || true
+    python3 - "$work/$engine-day$day.json" "$engine day $day" <<'PY'
 import json, sys
 s = json.load(open(sys.argv[1]))["summary"]
 rows = s["stage"]["stagedRows"]
-print(f"{sys.argv[2]}: {rows:,} rows; staging {s['stageSeconds']:.1f} s ({rows / s['stageSeconds']:,.0f} rows/s); "
-      f"forwarding {s['forwardSeconds']:.1f} s ({rows / s['forwardSeconds']:,.0f} rows/s); peak RSS {s['peakResidentBytes'] / 1048576:.1f} MiB")
+sent = sum(r["rows"] - r.get("unchangedRows", 0) for r in s["forward"]["byResource"].values())
+print(f"{sys.argv[2]}: {rows:,} rows ({sent:,} sent); staging {s['stageSeconds']:.1f} s ({rows / s['stageSeconds']:,.0f} rows/s); "
+      f"forwarding {s['forwardSeconds']:.1f} s ({rows / s['forwardSeconds']:,.0f} rows/s); end to end {s['seconds']:.1f} s; "
+      f"peak RSS {s['peakResidentBytes'] / 1048576:.1f} MiB")
 PY
+  done
 done
