@@ -51,7 +51,6 @@ public final class Buffer: @unchecked Sendable {
     private func migrate() throws {
         let version = Int(try db.scalar("PRAGMA user_version")?.integer ?? 0)
         if version < BufferSchema.version {
-            let existing = try rowsTables()
             try db.transaction {
                 if version == 0 {
                     for s in BufferSchema.statements { try db.execute(s) }
@@ -59,16 +58,25 @@ public final class Buffer: @unchecked Sendable {
                     for v in version..<BufferSchema.version {
                         for s in BufferSchema.upgrades[v] ?? [] { try db.execute(s) }
                     }
-                    for s in registry.schemas where existing.contains(BufferSchema.rowsTable(s.resource)) {
-                        if version < 3 {
-                            for statement in BufferSchema.addRowHash(s.resource) { try db.execute(statement) }
-                        }
-                        if version < 4 {
-                            for statement in BufferSchema.rebuildAsVersions(s) { try db.execute(statement) }
-                        }
-                    }
                 }
                 try db.execute("PRAGMA user_version = \(BufferSchema.version)")
+            }
+        }
+        // Staged-rows tables of an older format, by their columns rather than the buffer's version: a
+        // table of a resource this agent did not have when the buffer was upgraded is upgraded once
+        // an agent has it.
+        let older = try registry.schemas.compactMap { s -> (ResourceSchema, Set<String>)? in
+            let columns = Set(try db.query("SELECT name FROM pragma_table_info(?)", [.text(BufferSchema.rowsTable(s.resource))]).compactMap { $0.first?.text })
+            return columns.isEmpty || columns.contains("scope_id") ? nil : (s, columns)
+        }
+        if !older.isEmpty {
+            try db.transaction {
+                for (s, columns) in older {
+                    if !columns.contains("row_hash") {
+                        for statement in BufferSchema.addRowHash(s.resource) { try db.execute(statement) }
+                    }
+                    for statement in BufferSchema.rebuildAsVersions(s) { try db.execute(statement) }
+                }
             }
         }
         // Only the missing ones: a read-only command on a buffer a watcher writes to writes nothing.

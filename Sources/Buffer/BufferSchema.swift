@@ -131,22 +131,24 @@ enum BufferSchema {
     }
 
     /// Rebuilds a version-3 staged-rows table (one copy of the rows per file) as row versions: each
-    /// file's rows become versions of its scope, valid from that file to the next file of the scope
-    /// that has rows (open for the last one). No version is shared, so the first delta after the
+    /// file's rows become versions of its scope, valid from that file to the next staged file of the
+    /// scope (open for the last one; a staged file without rows, header-only, reads back empty). No version is shared, so the first delta after the
     /// upgrade forwards its snapshot in full; every snapshot reads back exactly as it was staged.
     static func rebuildAsVersions(_ schema: ResourceSchema) -> [String] {
         let t = rowsTable(schema.resource), old = t + "_v3"
+        // Every file that staged (rows or not): each is a snapshot whose rows end the previous one's.
+        let staged = "f.resource = '\(schema.resource.rawValue)' AND f.staged_at IS NOT NULL AND f.sha256 <> '\(LedgerFile.unreadableChecksum)'"
         let cols = schema.columns.map { quote($0.name) }.joined(separator: ", ")
         return ["DROP INDEX IF EXISTS \(t)_key", "ALTER TABLE \(t) RENAME TO \(old)"]
             + createRowsTable(schema)
             + ["""
             INSERT OR IGNORE INTO scopes (resource, key)
-            SELECT DISTINCT f.resource, f.scope FROM files f WHERE f.id IN (SELECT DISTINCT file_id FROM \(old))
+            SELECT DISTINCT f.resource, f.scope FROM files f WHERE \(staged)
             """, """
             WITH chain AS (
                 SELECT f.id, s.id AS scope_id, lead(f.id) OVER (PARTITION BY f.resource, f.scope ORDER BY f.id) AS next
                 FROM files f JOIN scopes s ON s.resource = f.resource AND s.key = f.scope
-                WHERE f.id IN (SELECT DISTINCT file_id FROM \(old)))
+                WHERE \(staged))
             INSERT INTO \(t) (scope_id, from_file, line, to_file, waiting, row_hash, \(cols))
             SELECT c.scope_id, o.file_id, o.line, coalesce(c.next, \(open)), o.waiting, o.row_hash, \(schema.columns.map { "o." + quote($0.name) }.joined(separator: ", "))
             FROM \(old) o JOIN chain c ON c.id = o.file_id

@@ -65,16 +65,26 @@ extension Buffer {
     /// Removes the versions of `file`'s scope that no kept snapshot needs (see `RowVersions`).
     func prune(scopeOf file: LedgerFile) throws {
         guard let resource = file.resource, let scope = try scopeId(of: resource, file.scope.key, create: false) else { return }
-        let applied = Buffer.inStates(FileState.applied), gone = Buffer.inStates([.superseded, .ignored])
-        // Kept: every file of the scope neither applied nor settled, and the newest snapshot the
-        // LMS-DS took (the base of the next delta, if it is still applied: see `canBeDeltaBase`).
-        // One statement whatever the ids (the connection caches statements by their text).
+        // Numbered parameters throughout: a bare `?` after `?7` in the text would take number 8 only
+        // if it came after it.
+        let goneStates: [FileState] = [.superseded, .ignored]
+        let gone = "(" + goneStates.indices.map { "?\($0 + 8)" }.joined(separator: ", ") + ")"
+        let applied = "(" + FileState.applied.indices.map { "?\($0 + 8 + goneStates.count)" }.joined(separator: ", ") + ")"
+        // Kept: every file of the scope that staged rows and is neither applied nor settled, and the
+        // newest snapshot the LMS-DS took (the base of the next delta, if it is still applied: see
+        // `canBeDeltaBase`). Not a rejected or held file older than a forwarded snapshot: `retry`
+        // and `release` refuse it, and the forwarder supersedes it (forwarded is final, so that
+        // stays true). One statement whatever the ids (the connection caches statements by text).
         try db.run("""
             DELETE FROM \(BufferSchema.rowsTable(resource)) AS v WHERE v.scope_id = ?1 AND v.to_file < \(BufferSchema.open) AND NOT EXISTS (
                 SELECT 1 FROM files k WHERE k.resource = ?2 AND k.scope = ?3 AND k.id >= v.from_file AND k.id < v.to_file
-                AND k.state NOT IN \(gone.sql) AND (k.state NOT IN \(applied.sql) OR k.id = (
-                    SELECT id FROM files WHERE resource = ?2 AND scope = ?3 AND forwarded_at IS NOT NULL ORDER BY snapshot DESC, id DESC LIMIT 1)))
-            """, [.integer(scope), .text(resource.rawValue), .text(file.scope.key)] + gone.values + applied.values)
+                AND k.staged_at IS NOT NULL AND k.sha256 <> ?4
+                AND k.state NOT IN \(gone) AND (k.state NOT IN \(applied) OR k.id = (
+                    SELECT id FROM files WHERE resource = ?2 AND scope = ?3 AND forwarded_at IS NOT NULL ORDER BY snapshot DESC, id DESC LIMIT 1))
+                AND NOT (k.state IN (?5, ?6) AND EXISTS (SELECT 1 FROM files a WHERE a.resource = ?2 AND a.scope = ?3 AND a.state = ?7
+                                                       AND (a.snapshot > k.snapshot OR (a.snapshot = k.snapshot AND a.id > k.id)))))
+            """, [.integer(scope), .text(resource.rawValue), .text(file.scope.key), .text(LedgerFile.unreadableChecksum),
+                  .text(FileState.rejected.rawValue), .text(FileState.held.rawValue), .text(FileState.forwarded.rawValue)] + (goneStates + FileState.applied).map { .text($0.rawValue) })
     }
 }
 

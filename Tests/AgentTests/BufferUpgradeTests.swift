@@ -60,6 +60,9 @@ struct BufferUpgradeTests {
             try buffer.rows(of: applied) { if $0.line == 3 { waitingIds.append($0.id) } }
             try buffer.markForwarded(applied, waitingRowIds: waitingIds)
             _ = try Model.stage(buffer, "users/2026-10-02-06-00-00.csv", day2)
+            // A header-only snapshot staged after it: it has no rows in format 3, and must read back
+            // empty, not as day 2.
+            _ = try Model.stage(buffer, "users/2026-10-02-18-00-00.csv", Model.Content(seed: 0))
             let key = Model.schema.index(of: "SourceSystemIdentifier")!
             for f in try buffer.files() {
                 var rows: [ResourceRow] = []
@@ -79,7 +82,7 @@ struct BufferUpgradeTests {
             #expect(after.sorted { $0.values[key]! < $1.values[key]! }.map(\.values) == rows.map(\.values), "file \(f.id) after the upgrade")
             #expect(Set(try buffer.stagedRows(of: file, waitingOnly: true).map(\.line)) == waiting, "file \(f.id)'s waiting rows")
         }
-        let (base, pending) = (try #require(before.first?.0), try #require(before.last?.0))
+        let (base, pending) = (try #require(before.first?.0), try #require(before.first { $0.0.path.hasSuffix("10-02-06-00-00.csv") }?.0))
         #expect(try buffer.canBeDeltaBase(base, for: pending))
         // A third day: staged against the upgraded rows, read back whole.
         let day3 = Model.Content(seed: 0b10_01_10_11_01_00_01)

@@ -2,6 +2,7 @@ import Buffer
 import Extract
 import Foundation
 import PropertyBased
+import SQLiteDB
 import Testing
 
 /// The buffer's row versions (`RowVersions`) against a model that keeps every snapshot whole: after
@@ -157,6 +158,31 @@ struct RowVersionModelTests {
         let third = try stage(0b11_01_11)
         #expect(try buffer.file(id: second.id)?.state == .superseded)
         #expect(try !buffer.canBeDeltaBase(try #require(try buffer.file(id: first.id)), for: third))
+    }
+
+    /// A bad-input file of the scope (rejected, nothing staged) does not keep the versions of the
+    /// snapshots around it: once a newer snapshot is applied, only its rows stay.
+    @Test("a rejected bad-input file keeps no staged rows alive")
+    func aBadInputFileKeepsNoRowsAlive() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rowversions-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let buffer = try Buffer(path: dir + "/buffer.sqlite", extractRoot: dir)
+        defer { buffer.close() }
+        func stage(_ day: Int, _ seed: Int) throws -> LedgerFile {
+            guard case .staged(let id, _, _) = try Self.stage(buffer, "users/2026-10-0\(day)-06-00-00.csv", Content(seed: seed)),
+                  let f = try buffer.file(id: id) else { throw BufferError.io("day \(day) was not staged") }
+            return f
+        }
+        try buffer.markForwarded(try stage(1, 0b01_01_01_01), waitingRowIds: [])
+        let bad = "users/2026-10-02-06-00-00.csv"
+        try buffer.record(bad, file: ExtractFile(relativePath: bad, resource: .users, scope: Scope(), snapshot: "2026-10-02-06-00-00.csv"),
+                          sha256: "bad", size: 1, mtimeNs: 1, state: .rejected, error: nil, reason: "bad input")
+        let third = try stage(3, 0b10_10_10_10)
+        try buffer.markForwarded(third, waitingRowIds: [])
+        let db = try SQLiteDatabase(path: dir + "/buffer.sqlite")
+        defer { db.close() }
+        #expect(try db.scalar("SELECT count(*) FROM rows_users")?.integer == 4, "only day 3's four rows stay staged")
     }
 
     func check(_ buffer: Buffer, _ staged: [Int64: [String: String]], _ waiting: [Int64: Set<String>], after op: Op) throws {
