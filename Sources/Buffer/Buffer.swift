@@ -50,6 +50,10 @@ public final class Buffer: @unchecked Sendable {
 
     private func migrate() throws {
         let version = Int(try db.scalar("PRAGMA user_version")?.integer ?? 0)
+        // A newer agent's format is not read half-way (its tables would fail statement by statement).
+        guard version <= BufferSchema.version else {
+            throw BufferError.io("the buffer at \(path) has format \(version), written by a newer lms-agent; this one reads format \(BufferSchema.version) at most: run the newer agent, or move the buffer aside to stage the extract again")
+        }
         if version < BufferSchema.version {
             try db.transaction {
                 if version == 0 {

@@ -97,4 +97,22 @@ struct BufferUpgradeTests {
         let mustSend = day2.values.filter { day1.values[$0.key] != $0.value || $0.key == "k1" }
         #expect(Set(mustSend.keys).isSubset(of: Set(delta.keys)), "the delta of day 2 since day 1 after the upgrade: \(delta)")
     }
+
+    @Test("a buffer of a newer format is refused, by name, and left as it is")
+    func aNewerFormatIsRefused() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("upgrade-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/buffer.sqlite"
+        try Buffer(path: path, extractRoot: dir).close()
+        do {
+            let db = try SQLiteDatabase(path: path)
+            try db.execute("PRAGMA user_version = 99")
+            db.close()
+        }
+        #expect { try Buffer(path: path, extractRoot: dir) } throws: { "\($0)".contains("format 99, written by a newer lms-agent") }
+        let db = try SQLiteDatabase(path: path)
+        defer { db.close() }
+        #expect(try db.scalar("PRAGMA user_version")?.integer == 99)
+    }
 }
