@@ -45,8 +45,7 @@ struct BufferUpgradeTests {
 
     @Test("a format-3 buffer's snapshots read back whole, waiting rows still wait, and the next day stages against them")
     func formatThreeBufferUpgrades() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("upgrade-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let dir = try RowVersionModelTests.scratchFolder("upgrade")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let path = dir + "/buffer.sqlite"
         let day1 = Model.Content(seed: 0b11_10_01_11_10_01), day2 = Model.Content(seed: 0b01_01_10_11_00_11_01)
@@ -100,8 +99,7 @@ struct BufferUpgradeTests {
 
     @Test("a buffer of a newer format is refused, by name, and left as it is")
     func aNewerFormatIsRefused() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("upgrade-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let dir = try RowVersionModelTests.scratchFolder("upgrade")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let path = dir + "/buffer.sqlite"
         try Buffer(path: path, extractRoot: dir).close()

@@ -63,6 +63,13 @@ struct RowVersionModelTests {
 
     static let schema = ResourceRegistry.standard[.users]!
 
+    /// A new empty folder for one test's buffer (the caller removes it).
+    static func scratchFolder(_ prefix: String) throws -> String {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        return dir
+    }
+
     static func row(_ key: String, _ value: String, line: Int) -> ResourceRow {
         var values = [String?](repeating: nil, count: schema.columns.count)
         values[schema.index(of: "SourceSystemIdentifier")!] = key
@@ -96,8 +103,7 @@ struct RowVersionModelTests {
         await propertyCheck(count: 120, input: Gen.int(in: 0...(1 << 23 - 1)).array(of: 1...30)) { codes in
             let ops = codes.map(Op.init)
             do {
-                let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rowversions-\(UUID().uuidString)").path
-                try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+                let dir = try RowVersionModelTests.scratchFolder("rowversions")
                 defer { try? FileManager.default.removeItem(atPath: dir) }
                 let buffer = try Buffer(path: dir + "/buffer.sqlite", extractRoot: dir)
                 defer { buffer.close() }
@@ -137,8 +143,7 @@ struct RowVersionModelTests {
     /// rows that the newer one changed were pruned, and the LMS-DS has the newer values anyway).
     @Test("the base of a delta is the newest snapshot the LMS-DS took, even one superseded since")
     func aSupersededWaitingSnapshotRulesOutOlderBases() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rowversions-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let dir = try RowVersionModelTests.scratchFolder("rowversions")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let buffer = try Buffer(path: dir + "/buffer.sqlite", extractRoot: dir)
         defer { buffer.close() }
@@ -164,8 +169,7 @@ struct RowVersionModelTests {
     /// snapshots around it: once a newer snapshot is applied, only its rows stay.
     @Test("a rejected bad-input file keeps no staged rows alive")
     func aBadInputFileKeepsNoRowsAlive() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rowversions-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let dir = try RowVersionModelTests.scratchFolder("rowversions")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let buffer = try Buffer(path: dir + "/buffer.sqlite", extractRoot: dir)
         defer { buffer.close() }
